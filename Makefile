@@ -1,0 +1,98 @@
+# k8s_ee.platform — the two commands a fresh machine needs are `make demo` and `make test`.
+# Everything else is installed by these targets: a virtualenv from the pinned requirements,
+# the Kubernetes control plane built from the Go modules (cached in ~/.cache/k8s-ee).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+export K8S_EE_CACHE ?= $(HOME)/.cache/k8s-ee
+REQ_HASH := $(shell cat tests/requirements.txt tests/constraints.txt | sha256sum | cut -c1-12)
+VENV := $(K8S_EE_CACHE)/venv-$(REQ_HASH)
+BIN := $(VENV)/bin
+BUILD := $(CURDIR)/.build
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/k8s_ee/platform
+CLUSTER_DIR := $(BUILD)/cluster
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_CONFIG := $(CURDIR)/tests/ansible.cfg
+export PYTHONPATH := $(COLLECTIONS)
+
+.PHONY: help
+help:
+	@echo "make demo          start the local cluster, bring a sample environment up, show it, tear it down"
+	@echo "make test          lint, sanity, unit and integration tests (what CI runs)"
+	@echo "make lint | sanity | unit | integration | benchmark"
+	@echo "make cluster-up | cluster-down   the local Kubernetes on loopback (KUBECONFIG=$(CLUSTER_DIR)/kubeconfig)"
+
+# ---------------------------------------------------------------- set-up
+
+$(VENV)/.complete:
+	@command -v go >/dev/null || { echo "Go is required to build the local Kubernetes (go 1.24 or newer)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required"; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/requirements.txt -c tests/constraints.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.complete $(COLLECTION_LINK)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+.PHONY: schema
+schema:
+	$(PYTHON) hack/sync_schema.py
+
+# ---------------------------------------------------------------- local cluster
+
+.PHONY: cluster-build cluster-up cluster-down
+cluster-build: venv
+	$(BIN)/python tests/cluster/localcluster.py build
+
+cluster-up: venv
+	$(BIN)/python tests/cluster/localcluster.py up --dir $(CLUSTER_DIR)
+	@echo "export KUBECONFIG=$(CLUSTER_DIR)/kubeconfig"
+
+cluster-down: venv
+	$(BIN)/python tests/cluster/localcluster.py down --dir $(CLUSTER_DIR)
+
+# ---------------------------------------------------------------- demo
+
+.PHONY: demo
+demo: venv cluster-build
+	$(BIN)/python hack/demo.py --cluster-dir $(BUILD)/demo-cluster
+
+# ---------------------------------------------------------------- tests
+
+.PHONY: test lint sanity unit integration
+test: lint sanity unit integration
+
+lint: venv
+	$(BIN)/python hack/sync_schema.py --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --offline --strict
+
+sanity: venv
+	$(BIN)/python hack/sanity.py
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+integration: venv cluster-build
+	$(BIN)/pytest tests/integration
+
+.PHONY: benchmark
+benchmark: venv cluster-build
+	$(BIN)/python benchmarks/run.py
+
+.PHONY: clean
+clean: cluster-down
+	rm -rf $(BUILD)

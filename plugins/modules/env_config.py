@@ -1,0 +1,136 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: env_config
+short_description: Validate and normalise a k8s-ee.yaml and derive the environment's names and quota
+version_added: 0.1.0
+author: k8s-ee maintainers (@k8s-ee)
+description:
+  - Reads an application repository's C(k8s-ee.yaml) (from O(path) or O(content)), validates it against the
+    collection's JSON Schema (C(schemas/k8s-ee.schema.json)) and the LimitRange, and returns the configuration with
+    every default applied, plus the namespace, host, URL, quota and enabled databases of one pull request.
+  - Fails with every problem at once; each names the field, the value and the rule (for example
+    C(app.port: 70000 is greater than 65535)).
+  - Changes nothing anywhere.
+requirements:
+  - jsonschema >= 4.18
+  - PyYAML
+options:
+  path:
+    description: Path of the C(k8s-ee.yaml) file on the host running the module.
+    type: path
+  content:
+    description: The C(k8s-ee.yaml) text, instead of O(path).
+    type: str
+  pr_number:
+    description: The pull request number (a positive integer).
+    type: raw
+    required: true
+  domain:
+    description: The operator's preview domain; the host is C({namespace}.{domain}).
+    type: str
+    required: true
+notes:
+  - Supports check mode; it never changes anything.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+"""
+
+EXAMPLES = r"""
+- name: Read the application's configuration
+  k8s_ee.platform.env_config:
+    path: "{{ k8s_ee_config_path }}"
+    pr_number: "{{ k8s_ee_pr_number }}"
+    domain: preview.example.com
+  register: env
+
+- name: Show where the environment will be
+  ansible.builtin.debug:
+    msg: "{{ env.namespace }} at {{ env.url }} with {{ env.databases | join(', ') or 'no databases' }}"
+"""
+
+RETURN = r"""
+config:
+  description: The configuration with every default applied; each database is a mapping with C(enabled).
+  returned: success
+  type: dict
+  sample:
+    projectId: shop
+    trigger: automatic
+    app: {port: 3000, healthPath: /health, replicas: 1}
+namespace:
+  description: The environment's namespace, C({projectId}-pr-{number}).
+  returned: success
+  type: str
+  sample: shop-pr-42
+host:
+  description: The preview host.
+  returned: success
+  type: str
+  sample: shop-pr-42.preview.example.com
+url:
+  description: The preview URL.
+  returned: success
+  type: str
+  sample: https://shop-pr-42.preview.example.com
+quota:
+  description: C(spec.hard) of the environment's ResourceQuota (see the P(k8s_ee.platform.env_quota#filter) filter).
+  returned: success
+  type: dict
+  sample: {requests.cpu: 450m, limits.cpu: 1265m, requests.memory: 768Mi, limits.memory: 1767Mi}
+databases:
+  description: Names of the enabled databases, in a fixed order.
+  returned: success
+  type: list
+  elements: str
+  sample: [postgresql, redis]
+errors:
+  description: Every validation error, when the configuration is invalid.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["app.port: 70000 is greater than 65535"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._environment import EnvironmentInputError, describe
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path"),
+            content=dict(type="str"),
+            pr_number=dict(type="raw", required=True),
+            domain=dict(type="str", required=True),
+        ),
+        mutually_exclusive=[("path", "content")],
+        required_one_of=[("path", "content")],
+        supports_check_mode=True,
+    )
+    try:
+        result = describe(
+            path=module.params["path"],
+            content=module.params["content"],
+            pr_number=module.params["pr_number"],
+            domain=module.params["domain"],
+        )
+    except EnvironmentInputError as exc:
+        module.fail_json(msg=str(exc), errors=exc.errors)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
