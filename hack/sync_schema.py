@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write plugins/module_utils/_schema.py from schemas/k8s-ee.schema.json.
 
 The JSON file is the one source of truth. Modules run from a zip that holds

@@ -79,20 +79,18 @@ def _schema_message(error) -> str:
     kind = error.validator
     if "propertyNames" in error.absolute_schema_path:
         # The instance is a key of the mapping at `path`.
-        where = _path(path + [value])
+        where = _path([*path, value])
         if kind == "not":
             return f"{where}: this name is set by the platform and cannot be overridden; choose another name"
         return f"{where}: key {_show(value)} is not valid: must be {rule or 'a valid name'}"
     where = _path(path)
     if kind == "required":
         missing = error.message.split("'")[1]
-        return f"{_path(path + [missing])}: is required"
+        return f"{_path([*path, missing])}: is required"
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(value) - set(allowed))
-        return "; ".join(
-            f"{_path(path + [key])}: unknown key (allowed here: {', '.join(allowed)})" for key in extra
-        )
+        return "; ".join(f"{_path([*path, key])}: unknown key (allowed here: {', '.join(allowed)})" for key in extra)
     if kind == "type":
         hint = ""
         if error.validator_value == "string" and isinstance(value, (int, float, bool)):
@@ -235,7 +233,7 @@ def _semantic_errors(config: dict) -> list[str]:
             errors.append(f"{where}: {_show(text)} is greater than {q.format_memory(PVC_MAX_MIB)}")
     dirs = _field(config, "app", "writableDirs")
     for index, path in enumerate(dirs if isinstance(dirs, list) else []):
-        if isinstance(path, str) and path.rstrip("/") == "/tmp":
+        if isinstance(path, str) and path.rstrip("/") == "/tmp":  # noqa: S108 - a mount path compared, not a file used
             errors.append(f"app.writableDirs[{index}]: {_show(path)} is always writable; remove it")
     return errors
 

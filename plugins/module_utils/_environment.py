@@ -24,8 +24,12 @@ def read_config(path: str | None = None, content: str | None = None):
                 content = handle.read()
         except OSError as exc:
             raise EnvironmentInputError(
-                [f"config_path: {path!r} cannot be read ({exc.strerror}); "
-                 "give the path of the repository's k8s-ee.yaml"], source="input") from None
+                [
+                    f"config_path: {path!r} cannot be read ({exc.strerror}); "
+                    "give the path of the repository's k8s-ee.yaml"
+                ],
+                source="input",
+            ) from None
     try:
         return _config.load_yaml(content)
     except _config.ConfigError as exc:

@@ -68,7 +68,7 @@ def mebibytes(text: str | int | float) -> Fraction:
 
 
 def ceil(value: Fraction) -> int:
-    return int(math.ceil(value))
+    return math.ceil(value)
 
 
 def format_cpu(millis: int) -> str:

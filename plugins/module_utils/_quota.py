@@ -33,8 +33,16 @@ class Budget:
 
 
 def _budget(cpu_req, cpu_lim, mem_req, mem_lim, storage_gib, pvcs, pods, services) -> Budget:
-    return Budget(Fraction(cpu_req), Fraction(cpu_lim), Fraction(mem_req), Fraction(mem_lim),
-                  Fraction(storage_gib * 1024), pvcs, pods, services)
+    return Budget(
+        Fraction(cpu_req),
+        Fraction(cpu_lim),
+        Fraction(mem_req),
+        Fraction(mem_lim),
+        Fraction(storage_gib * 1024),
+        pvcs,
+        pods,
+        services,
+    )
 
 
 # requests/limits in millicores and MiB, storage in GiB.

@@ -13,8 +13,8 @@ description:
   - Reads an application repository's C(k8s-ee.yaml) (from O(path) or O(content)), validates it against the
     collection's JSON Schema (C(schemas/k8s-ee.schema.json)) and the LimitRange, and returns the configuration with
     every default applied, plus the namespace, host, URL, quota and enabled databases of one pull request.
-  - Fails with every problem at once; each names the field, the value and the rule (for example
-    C(app.port: 70000 is greater than 65535)).
+  - "Fails with every problem at once; each names the field, the value and the rule (for example
+    C(app.port: 70000 is greater than 65535))."
   - Changes nothing anywhere.
 requirements:
   - jsonschema >= 4.18
@@ -110,12 +110,12 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._environment impor
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path"),
-            content=dict(type="str"),
-            pr_number=dict(type="raw", required=True),
-            domain=dict(type="str", required=True),
-        ),
+        argument_spec={
+            "path": {"type": "path"},
+            "content": {"type": "str"},
+            "pr_number": {"type": "raw", "required": True},
+            "domain": {"type": "str", "required": True},
+        },
         mutually_exclusive=[("path", "content")],
         required_one_of=[("path", "content")],
         supports_check_mode=True,

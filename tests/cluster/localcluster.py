@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real Kubernetes control plane on loopback, for the tests and the demo.
@@ -96,8 +95,11 @@ def build(log=print) -> dict[str, pathlib.Path]:
         if not paths["etcd"].exists():
             _go_build(HERE / "go-etcd", paths["etcd"].parent, ["go.etcd.io/etcd/server/v3"], log)
             (paths["etcd"].parent / "server").replace(paths["etcd"])  # go names it after .../server/v3
-        k8s_missing = [n for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
-                                   "hollownode", "kubectl") if not paths[n].exists()]
+        k8s_missing = [
+            n
+            for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "hollownode", "kubectl")
+            if not paths[n].exists()
+        ]
         if k8s_missing:
             packages = {
                 "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
@@ -107,9 +109,16 @@ def build(log=print) -> dict[str, pathlib.Path]:
                 "kubectl": "k8s.io/kubernetes/cmd/kubectl",
             }
             major, minor = K8S_VERSION.lstrip("v").split(".")[:2]
-            version = " ".join(f"-X k8s.io/component-base/version.{key}={value}" for key, value in (
-                ("gitVersion", K8S_VERSION), ("gitMajor", major), ("gitMinor", minor),
-                ("gitTreeState", "clean"), ("buildDate", "1970-01-01T00:00:00Z")))
+            version = " ".join(
+                f"-X k8s.io/component-base/version.{key}={value}"
+                for key, value in (
+                    ("gitVersion", K8S_VERSION),
+                    ("gitMajor", major),
+                    ("gitMinor", minor),
+                    ("gitTreeState", "clean"),
+                    ("buildDate", "1970-01-01T00:00:00Z"),
+                )
+            )
             _go_build(HERE / "go", paths["kube-apiserver"].parent, [packages[n] for n in k8s_missing], log, version)
     return paths
 
@@ -124,12 +133,13 @@ def _write_pki(pki: pathlib.Path) -> None:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     pki.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     later = now + datetime.timedelta(days=30)
 
     def key_pem(key):
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     def write(name, data, mode=0o600):
         path = pki / name
@@ -138,51 +148,96 @@ def _write_pki(pki: pathlib.Path) -> None:
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "k8s-ee-test-ca")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now).not_valid_after(later)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(later)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     write("ca.crt", ca.public_bytes(serialization.Encoding.PEM), 0o644)
     write("ca.key", key_pem(ca_key))
 
     def leaf(name, subject, usage, sans=()):
         key = ec.generate_private_key(ec.SECP256R1())
-        builder = (x509.CertificateBuilder().subject_name(x509.Name(subject)).issuer_name(ca_name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now).not_valid_after(later)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(subject))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(later)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
         write(f"{name}.crt", builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM), 0o644)
         write(f"{name}.key", key_pem(key))
 
     service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())
-    dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-           "kubernetes.default.svc.cluster.local"]
-    leaf("apiserver", [x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")], ExtendedKeyUsageOID.SERVER_AUTH,
-         [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(service_ip)]
-         + [x509.DNSName(d) for d in dns])
-    leaf("admin", [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-                   x509.NameAttribute(NameOID.COMMON_NAME, "k8s-ee-admin")], ExtendedKeyUsageOID.CLIENT_AUTH)
+    dns = [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+    ]
+    leaf(
+        "apiserver",
+        [x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")],
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(service_ip)]
+        + [x509.DNSName(d) for d in dns],
+    )
+    leaf(
+        "admin",
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "k8s-ee-admin"),
+        ],
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+    )
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     write("sa.key", key_pem(sa_key))
-    write("sa.pub", sa_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
+    write(
+        "sa.pub",
+        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        0o644,
+    )
 
 
 def _kubeconfig(pki: pathlib.Path, server: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "k8s-ee-test", "cluster": {"server": server,
-                                                         "certificate-authority": str(pki / "ca.crt")}}],
-        "users": [{"name": "admin", "user": {"client-certificate": str(pki / "admin.crt"),
-                                             "client-key": str(pki / "admin.key")}}],
+        "clusters": [
+            {"name": "k8s-ee-test", "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")}}
+        ],
+        "users": [
+            {
+                "name": "admin",
+                "user": {"client-certificate": str(pki / "admin.crt"), "client-key": str(pki / "admin.key")},
+            }
+        ],
         "contexts": [{"name": "k8s-ee-test", "context": {"cluster": "k8s-ee-test", "user": "admin"}}],
         "current-context": "k8s-ee-test",
     }
@@ -204,8 +259,15 @@ class ClusterError(RuntimeError):
 class LocalCluster:
     """One control plane and its simulated nodes, all state under `workdir`."""
 
-    def __init__(self, workdir: pathlib.Path | str = DEFAULT_DIR, nodes: int = 1, node_cpu: int = 4,
-                 node_memory: str = "24Gi", volumes: int = 40, log=None):
+    def __init__(
+        self,
+        workdir: pathlib.Path | str = DEFAULT_DIR,
+        nodes: int = 1,
+        node_cpu: int = 4,
+        node_memory: str = "24Gi",
+        volumes: int = 40,
+        log=None,
+    ):
         self.workdir = pathlib.Path(workdir).resolve()
         self.nodes = nodes
         self.node_cpu = node_cpu
@@ -221,10 +283,15 @@ class LocalCluster:
     def _start(self, name: str, argv: list[str], env: dict | None = None) -> dict:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        out = open(logs / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env or os.environ.copy())
-        out.close()
+        with open(logs / f"{name}.log", "ab") as out:
+            proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env or os.environ.copy(),
+            )
         entry = {"name": name, "pid": proc.pid, "exe": argv[0]}
         state = self._state()
         state.append(entry)
@@ -267,9 +334,8 @@ class LocalCluster:
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(entry["pid"], os.WNOHANG)
         for entry in state:
-            for _ in range(50):
-                if not self._alive(entry):
-                    break
+            deadline = time.monotonic() + 5
+            while self._alive(entry) and time.monotonic() < deadline:
                 time.sleep(0.1)
         if self.state_file.exists():
             self.state_file.unlink()
@@ -296,8 +362,10 @@ class LocalCluster:
             self.log(f"start failed; logs in {self.workdir / 'logs'}")
             self.stop()
             raise
-        self.log(f"ready in {time.monotonic() - built:.1f}s (build/cache check {built - started:.1f}s); "
-                 f"KUBECONFIG={self.kubeconfig}")
+        self.log(
+            f"ready in {time.monotonic() - built:.1f}s (build/cache check {built - started:.1f}s); "
+            f"KUBECONFIG={self.kubeconfig}"
+        )
         return self.kubeconfig
 
     def _start_processes(self, bins: dict) -> None:
@@ -309,54 +377,91 @@ class LocalCluster:
         self.kubeconfig.write_text(yaml.safe_dump(_kubeconfig(self.pki, self.server)))
         self.kubeconfig.chmod(0o600)
         pki = self.pki
-        self._start("etcd", [
-            str(bins["etcd"]), "--name=k8s-ee-test", f"--data-dir={self.workdir / 'etcd'}",
-            f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
-            f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
-            f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
-            f"--initial-cluster=k8s-ee-test=http://127.0.0.1:{etcd_peer}",
-            "--unsafe-no-fsync=true", "--quota-backend-bytes=4294967296", "--log-level=warn",
-        ])
-        self._start("kube-apiserver", [
-            str(bins["kube-apiserver"]),
-            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-            "--bind-address=127.0.0.1", f"--secure-port={api_port}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--authorization-mode=Node,RBAC",
-            # the defaults plus the ones a production cluster adds; listed so they cannot drift away
-            "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,"
-            "DefaultStorageClass,PodSecurity,Priority,DefaultTolerationSeconds,StorageObjectInUseProtection,"
-            "PersistentVolumeClaimResize,RuntimeClass,TaintNodesByCondition,NodeRestriction,"
-            "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,DefaultIngressClass",
-            "--allow-privileged=true", "--profiling=false", "--watch-cache=true",
-            "--endpoint-reconciler-type=lease", "--v=1",
-        ])
+        self._start(
+            "etcd",
+            [
+                str(bins["etcd"]),
+                "--name=k8s-ee-test",
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
+                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
+                f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
+                f"--initial-cluster=k8s-ee-test=http://127.0.0.1:{etcd_peer}",
+                "--unsafe-no-fsync=true",
+                "--quota-backend-bytes=4294967296",
+                "--log-level=warn",
+            ],
+        )
+        self._start(
+            "kube-apiserver",
+            [
+                str(bins["kube-apiserver"]),
+                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={api_port}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--authorization-mode=Node,RBAC",
+                # the defaults plus the ones a production cluster adds; listed so they cannot drift away
+                "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,"
+                "DefaultStorageClass,PodSecurity,Priority,DefaultTolerationSeconds,StorageObjectInUseProtection,"
+                "PersistentVolumeClaimResize,RuntimeClass,TaintNodesByCondition,NodeRestriction,"
+                "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,DefaultIngressClass",
+                "--allow-privileged=true",
+                "--profiling=false",
+                "--watch-cache=true",
+                "--endpoint-reconciler-type=lease",
+                "--v=1",
+            ],
+        )
         self._wait_http(f"{self.server}/readyz", 60, "kube-apiserver")
-        common = [f"--kubeconfig={self.kubeconfig}", f"--authentication-kubeconfig={self.kubeconfig}",
-                  f"--authorization-kubeconfig={self.kubeconfig}", "--bind-address=127.0.0.1",
-                  "--leader-elect=false", "--v=1"]
-        self._start("kube-controller-manager", [
-            str(bins["kube-controller-manager"]), *common, f"--secure-port={_free_port()}",
-            f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
-            f"--cluster-signing-cert-file={pki / 'ca.crt'}", f"--cluster-signing-key-file={pki / 'ca.key'}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}", "--controllers=*",
-            "--concurrent-namespace-syncs=10", "--concurrent-gc-syncs=20",
-        ])
+        common = [
+            f"--kubeconfig={self.kubeconfig}",
+            f"--authentication-kubeconfig={self.kubeconfig}",
+            f"--authorization-kubeconfig={self.kubeconfig}",
+            "--bind-address=127.0.0.1",
+            "--leader-elect=false",
+            "--v=1",
+        ]
+        self._start(
+            "kube-controller-manager",
+            [
+                str(bins["kube-controller-manager"]),
+                *common,
+                f"--secure-port={_free_port()}",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+                f"--cluster-signing-key-file={pki / 'ca.key'}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--controllers=*",
+                "--concurrent-namespace-syncs=10",
+                "--concurrent-gc-syncs=20",
+            ],
+        )
         self._start("kube-scheduler", [str(bins["kube-scheduler"]), *common, f"--secure-port={_free_port()}"])
         node_env = dict(os.environ, TMPDIR=str(self.workdir / "nodes"))
         (self.workdir / "nodes").mkdir()
         for index in range(1, self.nodes + 1):
-            self._start(f"node-{index}", [
-                str(bins["hollownode"]), f"--kubeconfig={self.kubeconfig}", f"--name=node-{index}",
-                f"--cpu={self.node_cpu}", f"--memory={self.node_memory}", f"--kubelet-port={_free_port()}",
-                "--v=1",
-            ], env=node_env)
+            self._start(
+                f"node-{index}",
+                [
+                    str(bins["hollownode"]),
+                    f"--kubeconfig={self.kubeconfig}",
+                    f"--name=node-{index}",
+                    f"--cpu={self.node_cpu}",
+                    f"--memory={self.node_memory}",
+                    f"--kubelet-port={_free_port()}",
+                    "--v=1",
+                ],
+                env=node_env,
+            )
 
     def _ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
@@ -370,7 +475,7 @@ class LocalCluster:
         while time.monotonic() < deadline:
             self._check_processes()
             try:
-                with urllib.request.urlopen(url, context=context, timeout=2) as response:
+                with urllib.request.urlopen(url, context=context, timeout=2) as response:  # noqa: S310 - https only
                     if response.status == 200:
                         return
             except Exception as exc:  # noqa: BLE001 - retried until the deadline
@@ -398,8 +503,9 @@ class LocalCluster:
         while time.monotonic() < deadline:
             self._check_processes()
             nodes = api.list_node().items
-            ready = [n for n in nodes if any(c.type == "Ready" and c.status == "True"
-                                             for c in (n.status.conditions or []))]
+            ready = [
+                n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or []))
+            ]
             accounts = api.list_namespaced_service_account("default").items
             if len(ready) == self.nodes and accounts:
                 return
@@ -413,14 +519,19 @@ class LocalCluster:
 
         api_client = self.client()
         storage = client.StorageV1Api(api_client)
-        storage.create_storage_class({
-            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": STORAGE_CLASS,
-                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-            "provisioner": "kubernetes.io/no-provisioner",
-            "reclaimPolicy": "Retain",
-            "volumeBindingMode": "Immediate",
-        })
+        storage.create_storage_class(
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": STORAGE_CLASS,
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "kubernetes.io/no-provisioner",
+                "reclaimPolicy": "Retain",
+                "volumeBindingMode": "Immediate",
+            }
+        )
         self.replenish_volumes(self.volumes, api_client)
         self.install_crds(api_client)
 
@@ -440,13 +551,20 @@ class LocalCluster:
         made = 0
         while free + made < wanted:
             name = f"pv-{time.time_ns():x}"
-            core.create_persistent_volume({
-                "apiVersion": "v1", "kind": "PersistentVolume",
-                "metadata": {"name": name, "labels": {"k8s-ee.test/volume": "true"}},
-                "spec": {"capacity": {"storage": VOLUME_SIZE}, "accessModes": ["ReadWriteOnce"],
-                         "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STORAGE_CLASS,
-                         "hostPath": {"path": f"/var/lib/k8s-ee-test/{name}", "type": ""}},
-            })
+            core.create_persistent_volume(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
+                    "metadata": {"name": name, "labels": {"k8s-ee.test/volume": "true"}},
+                    "spec": {
+                        "capacity": {"storage": VOLUME_SIZE},
+                        "accessModes": ["ReadWriteOnce"],
+                        "persistentVolumeReclaimPolicy": "Retain",
+                        "storageClassName": STORAGE_CLASS,
+                        "hostPath": {"path": f"/var/lib/k8s-ee-test/{name}", "type": ""},
+                    },
+                }
+            )
             made += 1
         return made
 
@@ -457,8 +575,9 @@ class LocalCluster:
         directory = shared_crds_dir()
         files = sorted(directory.glob("*.yaml"))
         if not files:
-            raise ClusterError(f"no upstream CRDs in {directory}; set K8S_EE_CRDS to the folder of "
-                               "shared/upstream/crds")
+            raise ClusterError(
+                f"no upstream CRDs in {directory}; set K8S_EE_CRDS to the folder of shared/upstream/crds"
+            )
         ext = client.ApiextensionsV1Api(api_client or self.client())
         names = []
         for path in files:
@@ -479,7 +598,7 @@ class LocalCluster:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("command", choices=["up", "down", "build", "status"])
     parser.add_argument("--dir", default=str(DEFAULT_DIR), help="state folder (default: %(default)s)")
     parser.add_argument("--nodes", type=int, default=1)

@@ -28,13 +28,16 @@ def test_env_quota_raw_and_normalised_agree():
     assert FILTERS["env_quota"](raw)["limits.cpu"] == "1265m"
 
 
-@pytest.mark.parametrize(("name", "args", "message"), [
-    ("env_namespace", ("shop", "x"), "env_namespace: pr_number: 'x' is not a pull request number"),
-    ("env_namespace", ("Shop", 1), "env_namespace: projectId: 'Shop' is not valid"),
-    ("env_host", ("shop-pr-1", "bad domain"), "env_host: domain: 'bad domain' is not a DNS domain"),
-    ("env_quota", ("shop",), "env_quota: expects the k8s-ee.yaml mapping, got 'shop'"),
-    ("env_quota", ({"projectId": "shop", "app": {"replicas": 5}},), "app.replicas: 5 is greater than 3"),
-])
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("env_namespace", ("shop", "x"), "env_namespace: pr_number: 'x' is not a pull request number"),
+        ("env_namespace", ("Shop", 1), "env_namespace: projectId: 'Shop' is not valid"),
+        ("env_host", ("shop-pr-1", "bad domain"), "env_host: domain: 'bad domain' is not a DNS domain"),
+        ("env_quota", ("shop",), "env_quota: expects the k8s-ee.yaml mapping, got 'shop'"),
+        ("env_quota", ({"projectId": "shop", "app": {"replicas": 5}},), "app.replicas: 5 is greater than 3"),
+    ],
+)
 def test_errors_name_the_value(name, args, message):
     with pytest.raises(AnsibleFilterError, match=message.replace(".", r"\.")):
         FILTERS[name](*args)

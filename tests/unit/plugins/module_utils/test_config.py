@@ -27,8 +27,12 @@ DEFAULTS = {
     },
     "image": {"context": ".", "dockerfile": "Dockerfile"},
     "databases": {
-        "postgresql": {"enabled": False, "version": "16", "storage": "1Gi",
-                       "bootstrap": {"initSQL": [], "postInitApplicationSQL": []}},
+        "postgresql": {
+            "enabled": False,
+            "version": "16",
+            "storage": "1Gi",
+            "bootstrap": {"initSQL": [], "postInitApplicationSQL": []},
+        },
         "mongodb": {"enabled": False, "version": "7.0.21", "storage": "1Gi"},
         "redis": {"enabled": False, "version": "7.4"},
         "minio": {"enabled": False, "version": "RELEASE.2025-04-22T22-12-26Z", "storage": "1Gi"},
@@ -60,11 +64,18 @@ def test_normalise_is_idempotent_and_keeps_the_input():
 
 
 def test_database_forms():
-    config = _config.normalise({
-        "projectId": "shop",
-        "databases": {"postgresql": True, "mongodb": {"storage": "2Gi"}, "redis": {"enabled": False},
-                      "mariadb": {}, "minio": False},
-    })
+    config = _config.normalise(
+        {
+            "projectId": "shop",
+            "databases": {
+                "postgresql": True,
+                "mongodb": {"storage": "2Gi"},
+                "redis": {"enabled": False},
+                "mariadb": {},
+                "minio": False,
+            },
+        }
+    )
     dbs = config["databases"]
     assert dbs["postgresql"]["enabled"] is True and dbs["postgresql"]["storage"] == "1Gi"
     assert dbs["mongodb"] == {"enabled": True, "version": "7.0.21", "storage": "2Gi"}
@@ -77,8 +88,13 @@ def test_given_values_are_kept():
     data = {
         "projectId": "shop",
         "trigger": "on-demand",
-        "app": {"port": 8080, "env": {"LOG_LEVEL": "debug"}, "envFrom": [{"secretRef": {"name": "extra"}}],
-                "writableDirs": ["/app/cache"], "resources": {"limits": {"cpu": "1"}}},
+        "app": {
+            "port": 8080,
+            "env": {"LOG_LEVEL": "debug"},
+            "envFrom": [{"secretRef": {"name": "extra"}}],
+            "writableDirs": ["/app/cache"],
+            "resources": {"limits": {"cpu": "1"}},
+        },
         "ingress": {"enabled": False, "annotations": {"a.b/c": "d"}},
         "metrics": {"enabled": True, "interval": "1m"},
         "databases": {"postgresql": {"bootstrap": {"initSQL": ["CREATE EXTENSION vector"]}}},
@@ -86,13 +102,17 @@ def test_given_values_are_kept():
     config = _config.normalise(data)
     assert config["trigger"] == "on-demand"
     assert config["app"]["port"] == 8080
-    assert config["app"]["resources"] == {"requests": {"cpu": "50m", "memory": "128Mi"},
-                                          "limits": {"cpu": "1", "memory": "384Mi"}}
+    assert config["app"]["resources"] == {
+        "requests": {"cpu": "50m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "384Mi"},
+    }
     assert config["app"]["env"] == {"LOG_LEVEL": "debug"}
     assert config["ingress"] == {"enabled": False, "annotations": {"a.b/c": "d"}}
     assert config["metrics"] == {"enabled": True, "interval": "1m"}
-    assert config["databases"]["postgresql"]["bootstrap"] == {"initSQL": ["CREATE EXTENSION vector"],
-                                                              "postInitApplicationSQL": []}
+    assert config["databases"]["postgresql"]["bootstrap"] == {
+        "initSQL": ["CREATE EXTENSION vector"],
+        "postInitApplicationSQL": [],
+    }
 
 
 def test_postgresql_and_mariadb_together_are_allowed():

@@ -7,8 +7,16 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import limit_range_spec
 
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "fixtures" / "quota_cases.yaml").read_text())
-COLUMNS = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "requests.storage",
-           "persistentvolumeclaims", "pods", "services")
+COLUMNS = (
+    "requests.cpu",
+    "requests.memory",
+    "limits.cpu",
+    "limits.memory",
+    "requests.storage",
+    "persistentvolumeclaims",
+    "pods",
+    "services",
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -27,9 +35,13 @@ def test_quota_keys_are_exactly_the_spec_hard_keys():
 def test_limit_range():
     assert limit_range_spec() == {
         "limits": [
-            {"type": "Container", "default": {"cpu": "500m", "memory": "512Mi"},
-             "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-             "max": {"cpu": "1", "memory": "1Gi"}, "min": {"cpu": "10m", "memory": "32Mi"}},
+            {
+                "type": "Container",
+                "default": {"cpu": "500m", "memory": "512Mi"},
+                "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                "max": {"cpu": "1", "memory": "1Gi"},
+                "min": {"cpu": "10m", "memory": "32Mi"},
+            },
             {"type": "Pod", "max": {"cpu": "2", "memory": "2Gi"}},
             {"type": "PersistentVolumeClaim", "min": {"storage": "100Mi"}, "max": {"storage": "5Gi"}},
         ]

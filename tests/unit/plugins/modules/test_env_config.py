@@ -50,8 +50,10 @@ def test_every_error_at_once(capsys):
 def test_missing_file(tmp_path, capsys):
     code, result = run(capsys, path=str(tmp_path / "nope.yaml"), pr_number=1, domain="example.org")
     assert code == 1
-    assert result["errors"] == [f"config_path: '{tmp_path / 'nope.yaml'}' cannot be read (No such file or directory); "
-                                "give the path of the repository's k8s-ee.yaml"]
+    assert result["errors"] == [
+        f"config_path: '{tmp_path / 'nope.yaml'}' cannot be read (No such file or directory); "
+        "give the path of the repository's k8s-ee.yaml"
+    ]
 
 
 def test_yaml_error(capsys):
