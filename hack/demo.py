@@ -28,7 +28,8 @@ def main() -> int:
     try:
         return subprocess.run(
             ["ansible-playbook", str(REPO / "hack" / "demo.yml"), "-e", f"demo_config={args.config}"],
-            env=env, check=False,
+            env=env,
+            check=False,
         ).returncode
     finally:
         if not args.keep:
