@@ -1,0 +1,27 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Option specs shared by the modules (documented once in doc_fragments/cluster.py and github.py)."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+CLUSTER_ARGS = {
+    "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG", "KUBECONFIG"])},
+    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
+}
+
+GITHUB_ARGS = {
+    "api_url": {"type": "str", "default": "https://api.github.com"},
+    "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["GITHUB_TOKEN"])},
+    "request_timeout": {"type": "float", "default": 30},
+}
+
+
+def kube_from_params(params):
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
+
+    kubeconfig = params.get("kubeconfig")
+    if kubeconfig and ":" in kubeconfig:  # KUBECONFIG may list several files; the client reads the first
+        kubeconfig = kubeconfig.split(":")[0]
+    return Kube(kubeconfig=kubeconfig, context=params.get("context"))

@@ -1,0 +1,72 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one PR comment of an environment (SPEC 8), found again by its hidden marker."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+MARKER = "<!-- k8s-ee:environment -->"
+STATES = ("deployed", "failed", "destroyed", "preserved", "refused")
+ICONS = {"deployed": "✅", "failed": "❌", "destroyed": "🗑️", "preserved": "📌", "refused": "⛔"}
+
+
+def _quota_summary(quota: dict | None) -> str:
+    if not quota:
+        return ""
+    return (f"{quota.get('requests.cpu')} CPU / {quota.get('requests.memory')} requested, "
+            f"{quota.get('limits.cpu')} CPU / {quota.get('limits.memory')} limit, "
+            f"{quota.get('requests.storage')} storage, {quota.get('pods')} pods")
+
+
+def grafana_link(grafana_url: str | None, namespace: str) -> str | None:
+    if not grafana_url:
+        return None
+    query = urllib.parse.urlencode({"var-namespace": namespace})
+    return f"{grafana_url.rstrip('/')}/d/k8s-ee-environment/k8s-ee-environment?{query}"
+
+
+def _fence(lines: list[str]) -> list[str]:
+    text = "\n".join(lines).replace("```", "ʼʼʼ")
+    return ["```text", text, "```"]
+
+
+def render(state: str, namespace: str, **info) -> str:
+    """Markdown of the comment; `info` may hold url, commit, branch, updated_at, time_to_ready, quota,
+    reason, step, details, merged, grafana_url, preserve_until, message."""
+    if state not in STATES:
+        raise ValueError(f"state: {state!r} is not one of {', '.join(STATES)}")
+    lines = [MARKER, f"### {ICONS[state]} Preview environment: {state}", ""]
+    rows = []
+    if state == "deployed" and info.get("url"):
+        rows.append(("Preview", f"[{info['url']}]({info['url']})"))
+    link = grafana_link(info.get("grafana_url"), namespace)
+    if link and state in ("deployed", "failed", "preserved"):
+        rows.append(("Logs & metrics", f"[Grafana]({link})"))
+    rows.append(("Namespace", f"`{namespace}`"))
+    if info.get("commit"):
+        rows.append(("Commit", f"`{info['commit'][:12]}`"))
+    if info.get("branch"):
+        rows.append(("Branch", f"`{info['branch']}`"))
+    if info.get("updated_at"):
+        rows.append(("Updated", info["updated_at"]))
+    if state == "deployed" and info.get("time_to_ready") is not None:
+        rows.append(("Time to ready", f"{info['time_to_ready']:.0f} s"))
+    if state == "deployed" and info.get("quota"):
+        rows.append(("Quota", _quota_summary(info["quota"])))
+    if state == "preserved" and info.get("preserve_until"):
+        rows.append(("Preserved until", info["preserve_until"]))
+    if state == "destroyed":
+        rows.append(("Merged", "yes" if info.get("merged") else "no"))
+        if info.get("destroyed_at"):
+            rows.append(("Destroyed", info["destroyed_at"]))
+    lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows]
+    if state in ("failed", "refused") and info.get("reason"):
+        lines += ["", f"**{'Failed step: ' + info['step'] + ' — ' if info.get('step') else ''}{info['reason']}**"]
+    if info.get("message"):
+        lines += ["", info["message"]]
+    if state == "failed" and info.get("details"):
+        lines += ["", "<details><summary>What was not ready</summary>", ""]
+        lines += _fence([str(d) for d in info["details"]][:40])
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

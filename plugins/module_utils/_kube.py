@@ -1,0 +1,222 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small Kubernetes REST client for the kinds an environment uses: server-side apply with one
+field manager, reads, deletes. Authentication comes from the kubeconfig through the `kubernetes`
+package; every request is counted (benchmarks report the number)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+FIELD_MANAGER = "k8s-ee"
+
+# kind -> (apiVersion, plural, namespaced)
+KINDS = {
+    "Namespace": ("v1", "namespaces", False),
+    "Node": ("v1", "nodes", False),
+    "ResourceQuota": ("v1", "resourcequotas", True),
+    "LimitRange": ("v1", "limitranges", True),
+    "Secret": ("v1", "secrets", True),
+    "ConfigMap": ("v1", "configmaps", True),
+    "Service": ("v1", "services", True),
+    "Pod": ("v1", "pods", True),
+    "Event": ("v1", "events", True),
+    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", True),
+    "Deployment": ("apps/v1", "deployments", True),
+    "StatefulSet": ("apps/v1", "statefulsets", True),
+    "ReplicaSet": ("apps/v1", "replicasets", True),
+    "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicies", True),
+    "Ingress": ("networking.k8s.io/v1", "ingresses", True),
+    "EndpointSlice": ("discovery.k8s.io/v1", "endpointslices", True),
+    "Lease": ("coordination.k8s.io/v1", "leases", True),
+    "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", False),
+    "Cluster": ("postgresql.cnpg.io/v1", "clusters", True),
+    "MongoDBCommunity": ("mongodbcommunity.mongodb.com/v1", "mongodbcommunity", True),
+    "Tenant": ("minio.min.io/v2", "tenants", True),
+    "Middleware": ("traefik.io/v1alpha1", "middlewares", True),
+    "ServiceMonitor": ("monitoring.coreos.com/v1", "servicemonitors", True),
+}
+# Fields the server owns; removed before two versions of an object are compared.
+_VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
+                      "selfLink")
+
+
+class KubeError(RuntimeError):
+    def __init__(self, status: int, reason: str, message: str, body: dict | None = None):
+        self.status = status
+        self.reason = reason
+        self.body = body or {}
+        super().__init__(message)
+
+
+def _path(kind: str, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+    api_version, plural, namespaced = KINDS[kind]
+    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    if namespaced and namespace:
+        base += f"/namespaces/{namespace}"
+    base += f"/{plural}"
+    if name:
+        base += f"/{name}"
+    if subresource:
+        base += f"/{subresource}"
+    return base
+
+
+class Kube:
+    """Requests against one cluster; `requests` counts them.
+
+    Credentials come from the kubeconfig (or the pod's service account) through the `kubernetes`
+    package's loader; requests go out through urllib3, which that package depends on.
+    """
+
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None, configuration=None):
+        import os
+
+        import urllib3
+
+        if configuration is None:
+            from kubernetes import client, config
+
+            configuration = client.Configuration()
+            if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+            else:
+                config.load_incluster_config(client_configuration=configuration)
+        self.configuration = configuration
+        self.host = configuration.host.rstrip("/")
+        self.http = urllib3.PoolManager(
+            num_pools=2,
+            maxsize=4,
+            cert_reqs="CERT_REQUIRED" if configuration.verify_ssl else "CERT_NONE",
+            ca_certs=configuration.ssl_ca_cert,
+            cert_file=configuration.cert_file,
+            key_file=configuration.key_file,
+        )
+        self.requests = 0
+
+    # ---- raw
+
+    def raw(self, method: str, path: str, body=None, query=None, content_type="application/json",
+            accept="application/json", timeout: float = 30):
+        """One request; returns (status, body bytes). Raises KubeError only for transport failures."""
+        import urllib.parse
+
+        import urllib3
+
+        headers = {"Accept": accept, "User-Agent": "k8s-ee"}
+        token = (self.configuration.auth_settings().get("BearerToken") or {}).get("value")
+        if token:
+            headers["Authorization"] = token
+        data = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            data = json.dumps(body).encode()
+        url = self.host + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        self.requests += 1
+        try:
+            response = self.http.request(method, url, body=data, headers=headers,
+                                         timeout=urllib3.Timeout(total=timeout), retries=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise KubeError(0, "Unreachable", f"{method} {path}: {exc}") from None
+        return response.status, response.data
+
+    def request(self, method: str, path: str, body=None, query=None, content_type="application/json"):
+        status, data = self.raw(method, path, body=body, query=query, content_type=content_type)
+        try:
+            decoded = json.loads(data or b"{}")
+        except ValueError:
+            decoded = {"message": data[:200].decode(errors="replace")}
+        if status >= 400:
+            raise KubeError(status, decoded.get("reason", ""), decoded.get("message") or f"HTTP {status}", decoded)
+        return decoded
+
+    # ---- objects
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        try:
+            return self.request("GET", _path(kind, namespace, name))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
+             field_selector: str | None = None) -> list[dict]:
+        query = {}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if field_selector:
+            query["fieldSelector"] = field_selector
+        return self.request("GET", _path(kind, namespace), query=query).get("items", [])
+
+    def apply(self, obj: dict, dry_run: bool = False) -> dict:
+        meta = obj["metadata"]
+        query = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("PATCH", _path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj,
+                            query=query, content_type="application/apply-patch+yaml")
+
+    def apply_status(self, obj: dict) -> dict:
+        """Apply only `status` (tests set an operator's status this way)."""
+        meta = obj["metadata"]
+        return self.request("PATCH", _path(obj["kind"], meta.get("namespace"), meta["name"], "status"),
+                            body=obj, query={"fieldManager": "k8s-ee-test", "force": "true"},
+                            content_type="application/apply-patch+yaml")
+
+    def merge_patch(self, kind: str, name: str, patch: dict, namespace: str | None = None) -> dict:
+        return self.request("PATCH", _path(kind, namespace, name), body=patch,
+                            content_type="application/merge-patch+json")
+
+    def delete(self, kind: str, name: str, namespace: str | None = None, body: dict | None = None) -> bool:
+        try:
+            self.request("DELETE", _path(kind, namespace, name), body=body or {"propagationPolicy": "Background"})
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def create(self, obj: dict) -> dict:
+        meta = obj["metadata"]
+        return self.request("POST", _path(obj["kind"], meta.get("namespace")), body=obj)
+
+    def update(self, obj: dict) -> dict:
+        meta = obj["metadata"]
+        return self.request("PUT", _path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj)
+
+    def pod_log(self, namespace: str, pod: str, container: str, lines: int = 20, previous: bool = False) -> str:
+        status, data = self.raw("GET", _path("Pod", namespace, pod, "log"),
+                                query={"container": container, "tailLines": lines, "previous": str(previous).lower()},
+                                accept="text/plain", timeout=10)
+        if status >= 400:
+            raise KubeError(status, "", f"no log (HTTP {status})")
+        return data.decode(errors="replace")
+
+
+def comparable(obj: dict | None) -> dict | None:
+    """The object without what the server changes on every write (for change detection and diffs)."""
+    if obj is None:
+        return None
+    out = copy.deepcopy(obj)
+    meta = out.get("metadata", {})
+    for key in _VOLATILE_METADATA:
+        meta.pop(key, None)
+    annotations = meta.get("annotations") or {}
+    annotations.pop("deployment.kubernetes.io/revision", None)
+    out.pop("status", None)
+    return out
+
+
+def redact(obj: dict | None) -> dict | None:
+    """A Secret with every value replaced, for diffs and output."""
+    if obj is None or obj.get("kind") != "Secret":
+        return obj
+    out = copy.deepcopy(obj)
+    for field in ("data", "stringData"):
+        if field in out:
+            out[field] = dict.fromkeys(out[field], "VALUE_HIDDEN")
+    return out

@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: environment
+short_description: Create, update or destroy one pull request's environment
+version_added: 0.1.0
+author: k8s-ee maintainers (@k8s-ee)
+description:
+  - With O(state=present), checks that an existing namespace belongs to O(repository), admits a new environment
+    only when the cluster has room for its quota, and applies every object of the environment (namespace, quota,
+    limit range, network policies, credentials, databases, app, service, ingress) with server-side apply and the
+    field manager C(k8s-ee). Then waits for the databases, the app rollout and the health check, all under one
+    O(timeout).
+  - Generated credentials are created once and never change; they are never returned or logged.
+  - With O(state=absent), deletes the namespace and waits until it is gone. A missing namespace is success; a
+    namespace of another repository is refused; a preserved one is kept.
+  - A second run with the same inputs reports C(changed=false) and writes nothing.
+options:
+  state:
+    description: Whether the environment should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  namespace:
+    description:
+      - The environment's namespace (the C(namespace) returned by M(k8s_ee.platform.env_config)).
+      - With O(state=absent) it may be left out; the namespace of O(pr_number) of O(repository) is then found by its
+        labels, so a pull request whose C(k8s-ee.yaml) is broken can still be destroyed.
+    type: str
+  repository:
+    description: The application repository, C(owner/repo); recorded on the namespace and checked for ownership.
+    type: str
+    required: true
+  config:
+    description: The normalised C(config) returned by M(k8s_ee.platform.env_config). Required with O(state=present).
+    type: dict
+  host:
+    description: The preview host. Required with O(state=present).
+    type: str
+  pr_number:
+    description: The pull request number. Required with O(state=present).
+    type: int
+  head_sha:
+    description: The commit being deployed.
+    type: str
+    default: ""
+  branch:
+    description: The pull request's branch (stored as a sanitised label and in C(BRANCH_NAME)).
+    type: str
+    default: ""
+  author:
+    description: The pull request's author.
+    type: str
+    default: ""
+  image:
+    description: The app image, by digest (C(registry/name@sha256:...)). Required with O(state=present).
+    type: str
+  settings:
+    description:
+      - Operator settings that shape the objects; see C(docs/operator-settings.md). Unset keys keep their defaults
+        (ingress class C(traefik), certificate resolver C(letsencrypt), priority class C(default-app), ...).
+    type: dict
+    default: {}
+  timeout:
+    description: Seconds for all waits together (readiness and health check; or namespace deletion).
+    type: int
+    default: 600
+  health_check:
+    description:
+      - Whether to GET the app's C(healthPath) after the rollout. It goes through the API server's service proxy
+        unless O(health_url) is given. Turn it off for clusters whose pods answer no HTTP.
+    type: bool
+    default: true
+  health_url:
+    description: Check this URL instead of going through the API server's service proxy.
+    type: str
+  max_environments:
+    description: The most environments the cluster may hold; a new one beyond it is refused. 0 means no cap.
+    type: int
+    default: 0
+  collect_logs:
+    description: On failure, add the last log lines of crashed containers to the report.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - k8s_ee.platform.cluster
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Secret values are replaced by C(VALUE_HIDDEN) in diffs.
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Create or update the environment
+  k8s_ee.platform.environment:
+    namespace: "{{ env.namespace }}"
+    host: "{{ env.host }}"
+    config: "{{ env.config }}"
+    repository: acme/shop
+    pr_number: 42
+    head_sha: "{{ sha }}"
+    branch: feature/login
+    author: octocat
+    image: ghcr.io/acme/shop@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+
+- name: Destroy it
+  k8s_ee.platform.environment:
+    state: absent
+    namespace: shop-pr-42
+    repository: acme/shop
+"""
+
+RETURN = r"""
+state:
+  description: C(present), or for O(state=absent) C(deleted), C(absent) (nothing to do) or C(preserved) (kept).
+  returned: always
+  type: str
+namespace:
+  description: The namespace.
+  returned: always
+  type: str
+objects:
+  description: Every object applied, with C(action) C(created), C(configured) or C(unchanged).
+  returned: state=present
+  type: list
+  elements: dict
+created:
+  description: Whether the namespace was new.
+  returned: state=present
+  type: bool
+url:
+  description: The preview URL.
+  returned: state=present
+  type: str
+quota:
+  description: C(spec.hard) of the environment's ResourceQuota.
+  returned: state=present
+  type: dict
+ready_at:
+  description: When the environment last became ready (RFC 3339).
+  returned: state=present and not check mode
+  type: str
+time_to_ready:
+  description: Seconds from the start of this run until ready, when this run deployed something.
+  returned: state=present and not check mode
+  type: float
+preserve_until:
+  description: For a kept preserved environment, until when it is preserved.
+  returned: state=preserved
+  type: str
+step:
+  description: On failure, the step that failed (ownership, capacity, wait for postgresql, health check, delete, ...).
+  returned: failure
+  type: str
+details:
+  description: On failure, recent events, unready pods and log lines, or the largest environments.
+  returned: failure
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, kube_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
+    LifecycleError,
+    UpRequest,
+    down,
+    find_namespace,
+    up,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            **CLUSTER_ARGS,
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "namespace": {"type": "str"},
+            "repository": {"type": "str", "required": True},
+            "config": {"type": "dict"},
+            "host": {"type": "str"},
+            "pr_number": {"type": "int"},
+            "head_sha": {"type": "str", "default": ""},
+            "branch": {"type": "str", "default": ""},
+            "author": {"type": "str", "default": ""},
+            "image": {"type": "str"},
+            "settings": {"type": "dict", "default": {}},
+            "timeout": {"type": "int", "default": 600},
+            "health_check": {"type": "bool", "default": True},
+            "health_url": {"type": "str"},
+            "max_environments": {"type": "int", "default": 0},
+            "collect_logs": {"type": "bool", "default": True},
+        },
+        required_if=[("state", "present", ("namespace", "config", "host", "pr_number", "image"))],
+        required_one_of=[("namespace", "pr_number")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        kube = kube_from_params(p)
+        if p["state"] == "absent":
+            namespace = p["namespace"] or find_namespace(kube, p["repository"], p["pr_number"])
+            if namespace is None:
+                result = {"changed": False, "state": "absent", "namespace": None}
+            else:
+                result = down(kube, namespace, p["repository"], timeout=p["timeout"], check_mode=module.check_mode)
+        else:
+            request = UpRequest(
+                namespace=p["namespace"], host=p["host"], config=p["config"], image=p["image"],
+                pr={"repository": p["repository"], "number": p["pr_number"], "head_sha": p["head_sha"],
+                    "branch": p["branch"], "author": p["author"]},
+                settings=p["settings"], timeout=p["timeout"], health_check=p["health_check"],
+                health_url=p["health_url"], max_environments=p["max_environments"] or None,
+                collect_logs=p["collect_logs"],
+            )
+            result = up(kube, request, check_mode=module.check_mode, want_diff=module._diff)
+            module.no_log_values.update(result.pop("secret_values"))
+            diffs = result.pop("diff")
+            if module._diff:
+                result["diff"] = diffs
+            result["state"] = "present"
+    except LifecycleError as exc:
+        module.fail_json(msg=str(exc), step=exc.step, details=exc.details)
+    except KubeError as exc:
+        module.fail_json(msg=f"Kubernetes API: {exc} (HTTP {exc.status} {exc.reason})", step="kubernetes api")
+    result["api_requests"] = kube.requests
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pr_comment
+short_description: Create or edit the one comment of a pull request's environment
+version_added: 0.1.0
+author: k8s-ee maintainers (@k8s-ee)
+description:
+  - Renders the environment comment for O(state) and edits the comment that carries its hidden marker, looking
+    through every page of the pull request's comments; creates it only when there is none.
+  - Without a token the comment is not posted; its text is returned in RV(body) so the playbook can print it.
+options:
+  repository:
+    description: The repository, C(owner/repo).
+    type: str
+    required: true
+  pr_number:
+    description: The pull request number.
+    type: int
+    required: true
+  state:
+    description: What the comment reports.
+    type: str
+    required: true
+    choices: [deployed, failed, destroyed, preserved, refused]
+  namespace:
+    description: The environment's namespace.
+    type: str
+    required: true
+  url:
+    description: The preview URL.
+    type: str
+  commit:
+    description: The deployed commit.
+    type: str
+  branch:
+    description: The branch.
+    type: str
+  updated_at:
+    description: When the environment was last updated (RFC 3339).
+    type: str
+  time_to_ready:
+    description: Seconds from update to ready.
+    type: float
+  quota:
+    description: C(spec.hard) of the environment's quota.
+    type: dict
+  reason:
+    description: Why it failed or was refused.
+    type: str
+  step:
+    description: The step that failed.
+    type: str
+  details:
+    description: Events, unready pods and log lines to show under the reason.
+    type: list
+    elements: str
+  merged:
+    description: Whether the pull request was merged (state destroyed).
+    type: bool
+    default: false
+  destroyed_at:
+    description: When the environment was destroyed.
+    type: str
+  preserve_until:
+    description: Until when the environment is preserved.
+    type: str
+  grafana_url:
+    description: Base URL of Grafana; the comment links the environment dashboard with the namespace selected.
+    type: str
+  message:
+    description: A free text paragraph added at the end.
+    type: str
+extends_documentation_fragment:
+  - k8s_ee.platform.github
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Tell the pull request where its environment is
+  k8s_ee.platform.pr_comment:
+    repository: acme/shop
+    pr_number: 42
+    state: deployed
+    namespace: shop-pr-42
+    url: https://shop-pr-42.preview.example.com
+"""
+
+RETURN = r"""
+action:
+  description: C(created), C(updated), C(unchanged), or C(printed) when there is no token.
+  returned: always
+  type: str
+body:
+  description: The comment's Markdown.
+  returned: always
+  type: str
+comment_id:
+  description: The comment's ID.
+  returned: when posted
+  type: int
+github_requests:
+  description: How many requests were sent to GitHub.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
+
+INFO_KEYS = ("url", "commit", "branch", "updated_at", "time_to_ready", "quota", "reason", "step", "details",
+             "merged", "destroyed_at", "preserve_until", "grafana_url", "message")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            **GITHUB_ARGS,
+            "repository": {"type": "str", "required": True},
+            "pr_number": {"type": "int", "required": True},
+            "state": {"type": "str", "required": True, "choices": list(_comment.STATES)},
+            "namespace": {"type": "str", "required": True},
+            "url": {"type": "str"},
+            "commit": {"type": "str"},
+            "branch": {"type": "str"},
+            "updated_at": {"type": "str"},
+            "time_to_ready": {"type": "float"},
+            "quota": {"type": "dict"},
+            "reason": {"type": "str"},
+            "step": {"type": "str"},
+            "details": {"type": "list", "elements": "str"},
+            "merged": {"type": "bool", "default": False},
+            "destroyed_at": {"type": "str"},
+            "preserve_until": {"type": "str"},
+            "grafana_url": {"type": "str"},
+            "message": {"type": "str"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    body = _comment.render(p["state"], p["namespace"], **{k: p[k] for k in INFO_KEYS if p[k] is not None})
+    if not p["token"]:
+        module.exit_json(changed=False, action="printed", body=body, github_requests=0)
+    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"])
+    try:
+        if module.check_mode:
+            existing = github.find_comment(p["repository"], p["pr_number"], _comment.MARKER)
+            action = "unchanged" if existing and existing.get("body") == body else (
+                "updated" if existing else "created")
+            module.exit_json(changed=action != "unchanged", action=action, body=body,
+                             github_requests=github.requests)
+        action, comment = github.upsert_comment(p["repository"], p["pr_number"], _comment.MARKER, body)
+    except GitHubError as exc:
+        module.fail_json(msg=str(exc), body=body, github_requests=github.requests)
+    module.exit_json(changed=action != "unchanged", action=action, body=body, comment_id=comment.get("id"),
+                     github_requests=github.requests)
+
+
+if __name__ == "__main__":
+    main()

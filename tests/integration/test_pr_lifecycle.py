@@ -1,0 +1,241 @@
+"""pr_up and pr_down, run with ansible-playbook against the local control plane and the local GitHub."""
+
+import base64
+import itertools
+
+import pytest
+import yaml
+from conftest import IMAGE_2
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
+
+pytestmark = pytest.mark.cluster
+_numbers = itertools.count(100)
+
+
+@pytest.fixture
+def app(tmp_path, github):
+    """A fresh pull request number and a k8s-ee.yaml writer."""
+
+    class App:
+        number = next(_numbers)
+        namespace = f"shop-pr-{number}"
+
+        def config(self, data):
+            path = tmp_path / f"k8s-ee-{self.number}.yaml"
+            path.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+            return str(path)
+
+    return App()
+
+
+def comments(github, number):
+    return [c for c in github.comments_of("acme/shop", number) if MARKER in c["body"]]
+
+
+def secret_values(kube, namespace, name):
+    secret = kube.get("Secret", name, namespace)
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, operators, app):
+    path = app.config({"projectId": "shop", "databases": {"postgresql": True, "redis": True}})
+
+    first = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert first.rc == 0, first
+    assert first.changed > 0
+    namespace = kube.get("Namespace", app.namespace)
+    annotations = namespace["metadata"]["annotations"]
+    assert annotations["k8s-ee/repository"] == "acme/shop"
+    assert annotations["k8s-ee/ready-at"] >= annotations["k8s-ee/updated-at"] >= annotations["k8s-ee/created-at"]
+    assert namespace["metadata"]["labels"]["k8s-ee/branch"] == "feature-login"
+    deployment = kube.get("Deployment", "app", app.namespace)
+    assert deployment["status"]["availableReplicas"] == 1
+    (comment,) = comments(github, app.number)
+    assert "Preview environment: deployed" in comment["body"]
+    assert "https://shop-pr-%d.preview.example.com" % app.number in comment["body"]
+    assert "Time to ready" in comment["body"]
+    redis_password = secret_values(kube, app.namespace, "redis")["password"]
+    assert len(redis_password) >= 24
+    assert redis_password not in first.stdout + first.stderr
+
+    second = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert second.rc == 0, second
+    assert second.changed == 0, second
+    assert secret_values(kube, app.namespace, "redis")["password"] == redis_password
+    assert len(comments(github, app.number)) == 1
+
+    down = playbooks.run("pr_down", k8s_ee_pr_number=app.number, k8s_ee_merged=True)
+    assert down.rc == 0, down
+    assert kube.get("Namespace", app.namespace) is None
+    (comment,) = comments(github, app.number)
+    assert "Preview environment: destroyed" in comment["body"]
+    assert "| Merged | yes |" in comment["body"]
+
+    again = playbooks.run("pr_down", k8s_ee_pr_number=app.number)
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+
+
+def test_new_image_rolls_pods_and_keeps_data(playbooks, kube, operators, app):
+    path = app.config({"projectId": "shop", "databases": {"postgresql": True, "mariadb": True}})
+    assert playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path).rc == 0
+    before = {kind: kube.get(kind, name, app.namespace)["metadata"]["resourceVersion"]
+              for kind, name in (("Secret", "mariadb"), ("Cluster", "postgresql"), ("StatefulSet", "mariadb"))}
+    claims = [c["metadata"]["uid"] for c in kube.list("PersistentVolumeClaim", app.namespace)]
+    old_template = kube.get("Deployment", "app", app.namespace)["spec"]["template"]
+
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_image=IMAGE_2)
+    assert result.rc == 0, result
+    deployment = kube.get("Deployment", "app", app.namespace)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE_2
+    assert deployment["spec"]["template"] != old_template
+    assert deployment["status"]["updatedReplicas"] == 1
+    pods = kube.list("Pod", app.namespace, label_selector="app.kubernetes.io/name=app")
+    assert {p["spec"]["containers"][0]["image"] for p in pods if not p["metadata"].get("deletionTimestamp")} == {IMAGE_2}
+    after = {kind: kube.get(kind, name, app.namespace)["metadata"]["resourceVersion"]
+             for kind, name in (("Secret", "mariadb"), ("Cluster", "postgresql"), ("StatefulSet", "mariadb"))}
+    assert after == before
+    assert [c["metadata"]["uid"] for c in kube.list("PersistentVolumeClaim", app.namespace)] == claims
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
+def test_check_mode_creates_nothing(playbooks, kube, github, app):
+    path = app.config({"projectId": "shop", "databases": {"redis": True}})
+    result = playbooks.run("pr_up", check=True, diff=True, k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert result.rc == 0, result
+    assert result.changed > 0
+    assert kube.get("Namespace", app.namespace) is None
+    assert comments(github, app.number) == []
+    assert "VALUE_HIDDEN" in result.stdout
+    objects = result.task("Apply the environment and wait until it is ready")["objects"]
+    assert {o["action"] for o in objects} == {"created"}
+
+
+@pytest.mark.parametrize("databases", [
+    {"postgresql": True}, {"mongodb": True}, {"redis": True}, {"minio": True}, {"mariadb": True},
+    {"postgresql": True, "mongodb": True, "redis": True, "minio": True, "mariadb": True},
+], ids=["postgresql", "mongodb", "redis", "minio", "mariadb", "all-five"])
+def test_every_database_fits_its_quota(playbooks, kube, operators, app, databases):
+    path = app.config({"projectId": "shop", "databases": databases})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert result.rc == 0, result
+    events = kube.list("Event", app.namespace)
+    rejected = [e["message"] for e in events if "exceeded quota" in (e.get("message") or "")
+                or "forbidden" in (e.get("message") or "")]
+    assert rejected == []
+    assert kube.get("Deployment", "app", app.namespace)["status"]["availableReplicas"] == 1
+    if "mariadb" in databases:
+        (claim,) = [c for c in kube.list("PersistentVolumeClaim", app.namespace) if c["metadata"]["name"].startswith("data-mariadb")]
+        assert claim["status"]["phase"] == "Bound"
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
+def test_bad_config_comments_failed_and_creates_nothing(playbooks, kube, github, app):
+    path = app.config({"projectId": "shop", "app": {"port": 70000}})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert result.rc != 0
+    assert kube.get("Namespace", app.namespace) is None
+    (comment,) = comments(github, app.number)
+    assert "Preview environment: failed" in comment["body"]
+    assert "app.port: 70000 is greater than 65535" in comment["body"]
+
+
+def test_namespace_of_another_repository_is_refused(playbooks, kube, github, app):
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": app.namespace, "labels": {"app.kubernetes.io/managed-by": "k8s-ee"},
+        "annotations": {"k8s-ee/repository": "evil/shop"}}})
+    before = kube.get("Namespace", app.namespace)
+    path = app.config({"projectId": "shop"})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert result.rc != 0
+    after = kube.get("Namespace", app.namespace)
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert kube.list("ResourceQuota", app.namespace) == []
+    (comment,) = comments(github, app.number)
+    assert "belongs to evil/shop, not acme/shop" in comment["body"]
+    down = playbooks.run("pr_down", k8s_ee_pr_number=app.number)
+    assert kube.get("Namespace", app.namespace) is not None  # not found as ours: untouched
+    assert down.rc == 0
+    kube.delete("Namespace", app.namespace)
+
+
+def test_down_with_a_broken_config_still_destroys(playbooks, kube, app):
+    path = app.config({"projectId": "shop"})
+    assert playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path).rc == 0
+    broken = app.config("projectId: [unclosed\n")
+    result = playbooks.run("pr_down", k8s_ee_pr_number=app.number, k8s_ee_config_path=broken)
+    assert result.rc == 0, result
+    assert kube.get("Namespace", app.namespace) is None
+
+
+def test_marker_comment_found_beyond_100_comments(playbooks, kube, github, app):
+    for index in range(130):
+        github.add_comment("acme/shop", app.number, f"chatter {index}")
+    path = app.config({"projectId": "shop"})
+    assert playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path).rc == 0
+    assert len(comments(github, app.number)) == 1
+    old_id = comments(github, app.number)[0]["id"]
+    # the comment is now the 131st: finding it needs the second page
+    listed = github.count("GET", rf"/issues/{app.number}/comments$")
+    result = playbooks.run("pr_down", k8s_ee_pr_number=app.number)
+    assert result.rc == 0, result
+    assert github.count("GET", rf"/issues/{app.number}/comments$") - listed == 2
+    (comment,) = comments(github, app.number)
+    assert comment["id"] == old_id
+    assert "destroyed" in comment["body"]
+
+
+def test_github_502_is_retried(playbooks, github, app):
+    path = app.config({"projectId": "shop"})
+    github.fail_next(rf"/issues/{app.number}/comments$", 502, method="POST")
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert result.rc == 0, result
+    assert github.count("POST", rf"/issues/{app.number}/comments$") == 2
+    assert len(comments(github, app.number)) == 1
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
+def test_capacity_exhausted_is_refused(playbooks, kube, github, app):
+    path = app.config({"projectId": "shop", "databases": {"postgresql": True}})
+    # fill the node: a pod outside environments requesting nearly all 4 CPUs
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"hog-{app.number}"}})
+    kube.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hog", "namespace": f"hog-{app.number}"},
+                 "spec": {"containers": [{"name": "hog", "image": "registry.example/hog@sha256:" + "3" * 64,
+                                          "resources": {"requests": {"cpu": "3900m", "memory": "1Gi"}}}]}})
+    try:
+        result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+        assert result.rc != 0
+        assert kube.get("Namespace", app.namespace) is None
+        (comment,) = comments(github, app.number)
+        assert "capacity: the environment needs 450m CPU and 768Mi memory" in comment["body"]
+        assert "missing" in comment["body"]
+    finally:
+        kube.delete("Namespace", f"hog-{app.number}")
+
+
+def test_untrusted_author_waits_for_a_maintainer(playbooks, kube, github, app):
+    path = app.config({"projectId": "shop"})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path,
+                           k8s_ee_author_association="CONTRIBUTOR")
+    assert result.rc == 0, result
+    assert kube.get("Namespace", app.namespace) is None
+    (comment,) = comments(github, app.number)
+    assert "/deploy-preview" in comment["body"]
+
+
+def test_repository_not_on_the_allowlist_is_refused(playbooks, kube, app):
+    path = app.config({"projectId": "shop"})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path,
+                           k8s_ee_repository="stranger/shop")
+    assert result.rc != 0
+    assert kube.get("Namespace", app.namespace) is None
+
+
+def test_without_token_the_comment_is_printed(playbooks, kube, github, app):
+    path = app.config({"projectId": "shop"})
+    result = playbooks.run("pr_up", token=False, k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert result.rc == 0, result
+    assert comments(github, app.number) == []
+    assert "Preview environment: deployed" in result.task("Show the comment")["msg"]
+    assert playbooks.run("pr_down", token=False, k8s_ee_pr_number=app.number).rc == 0
