@@ -111,8 +111,9 @@ class FakeGitHub:
     # ---- test controls
 
     def fail_next(self, path_regex: str, status: int, headers: dict | None = None, times: int = 1, method=None):
-        self._failures.append({"re": re.compile(path_regex), "status": status, "headers": headers or {},
-                               "times": times, "method": method})
+        self._failures.append(
+            {"re": re.compile(path_regex), "status": status, "headers": headers or {}, "times": times, "method": method}
+        )
 
     def add_comment(self, repository: str, number: int, body: str, user: str = "someone") -> dict:
         with self.lock:
@@ -120,8 +121,9 @@ class FakeGitHub:
             self.comments.setdefault((repository.lower(), number), []).append(comment)
             return comment
 
-    def set_pull(self, repository: str, number: int, state: str = "open", merged: bool = False,
-                 closed_at: str | None = None):
+    def set_pull(
+        self, repository: str, number: int, state: str = "open", merged: bool = False, closed_at: str | None = None
+    ):
         self.pulls[(repository.lower(), number)] = {"state": state, "merged": merged, "closed_at": closed_at}
 
     def comments_of(self, repository: str, number: int) -> list[dict]:
@@ -136,10 +138,14 @@ class FakeGitHub:
     def _new_comment(self, repository, number, body, user):
         self._next_id += 1
         comment = self.spec.example("issue-comment")
-        comment.update(id=self._next_id, body=body, node_id=f"IC_{self._next_id}",
-                       url=f"{self.url}/repos/{repository}/issues/comments/{self._next_id}",
-                       html_url=f"https://github.com/{repository}/pull/{number}#issuecomment-{self._next_id}",
-                       issue_url=f"{self.url}/repos/{repository}/issues/{number}")
+        comment.update(
+            id=self._next_id,
+            body=body,
+            node_id=f"IC_{self._next_id}",
+            url=f"{self.url}/repos/{repository}/issues/comments/{self._next_id}",
+            html_url=f"https://github.com/{repository}/pull/{number}#issuecomment-{self._next_id}",
+            issue_url=f"{self.url}/repos/{repository}/issues/{number}",
+        )
         comment["user"]["login"] = user
         return comment
 
@@ -170,17 +176,27 @@ class FakeGitHub:
                 body = json.loads(raw) if raw else None
                 auth = self.headers.get("Authorization")
                 with fake.lock:
-                    fake.requests.append({"method": method, "path": url.path, "query": query, "body": body,
-                                          "authorized": auth == f"Bearer {fake.token}"})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": url.path,
+                            "query": query,
+                            "body": body,
+                            "authorized": auth == f"Bearer {fake.token}",
+                        }
+                    )
                     for failure in fake._failures:
-                        if failure["times"] > 0 and failure["re"].search(url.path) and \
-                                failure["method"] in (None, method):
+                        if (
+                            failure["times"] > 0
+                            and failure["re"].search(url.path)
+                            and failure["method"] in (None, method)
+                        ):
                             failure["times"] -= 1
-                            return self._send(failure["status"], {"message": "injected failure"},
-                                              failure["headers"])
+                            return self._send(failure["status"], {"message": "injected failure"}, failure["headers"])
                 if auth != f"Bearer {fake.token}":
-                    return self._send(401, {"message": "Bad credentials",
-                                            "documentation_url": "https://docs.github.com/rest"})
+                    return self._send(
+                        401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+                    )
                 matched = fake.spec.match(method, url.path)
                 if matched is None:
                     fake.violations.append(f"{method} {url.path} is not in the GitHub description")
@@ -226,12 +242,14 @@ class FakeGitHub:
             per_page = min(int(query.get("per_page", 30)), 100)
             page = int(query.get("page", 1))
             items = self.comments.get(key, [])
-            chunk = items[(page - 1) * per_page: page * per_page]
+            chunk = items[(page - 1) * per_page : page * per_page]
             headers = {}
             if page * per_page < len(items):
                 base = f"{self.url}/repos/{owner}/{repo}/issues/{number}/comments"
-                headers["Link"] = (f'<{base}?per_page={per_page}&page={page + 1}>; rel="next", '
-                                   f'<{base}?per_page={per_page}&page={(len(items) - 1) // per_page + 1}>; rel="last"')
+                headers["Link"] = (
+                    f'<{base}?per_page={per_page}&page={page + 1}>; rel="next", '
+                    f'<{base}?per_page={per_page}&page={(len(items) - 1) // per_page + 1}>; rel="last"'
+                )
             return 200, chunk, headers
         if template == "/repos/{owner}/{repo}/issues/comments/{comment_id}":
             comment_id = int(params[2])
@@ -264,8 +282,15 @@ class FakeGitHub:
             if pull is None or repository.lower() in self.unreadable_repos:
                 return not_found
             data = self.spec.example("pull-request")
-            data.update(number=int(params[2]), state=pull["state"], merged=pull["merged"],
-                        closed_at=pull["closed_at"], merged_at=pull["closed_at"] if pull["merged"] else None)
+            # the upstream example's team objects lack the schema's required `type`: no teams here
+            data["requested_teams"] = []
+            data.update(
+                number=int(params[2]),
+                state=pull["state"],
+                merged=pull["merged"],
+                closed_at=pull["closed_at"],
+                merged_at=pull["closed_at"] if pull["merged"] else None,
+            )
             return 200, data, None
         if template == "/repos/{owner}/{repo}/collaborators/{username}/permission":
             repository, user = f"{params[0]}/{params[1]}", params[2]
@@ -274,6 +299,7 @@ class FakeGitHub:
             data["permission"] = permission
             data["role_name"] = permission
             data["user"]["login"] = user
+            data["user"]["role_name"] = permission  # required by the schema, missing from the example
             return 200, data, None
         if template == "/rate_limit":
             return 200, self.spec.example("rate-limit-overview"), None

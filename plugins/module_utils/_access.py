@@ -17,8 +17,10 @@ class AccessDenied(RuntimeError):
 
 def load_allowlist(path: str | None) -> dict:
     """The parsed allowlist file; every problem is a denial saying how to fix it."""
-    fix = ("create it as YAML or JSON with 'mode: allowlist|denylist|disabled', 'organizations: [...]' and "
-           "'repositories: [owner/repo, ...]' (mode: disabled allows every repository)")
+    fix = (
+        "create it as YAML or JSON with 'mode: allowlist|denylist|disabled', 'organizations: [...]' and "
+        "'repositories: [owner/repo, ...]' (mode: disabled allows every repository)"
+    )
     if not path:
         raise AccessDenied(f"allowlist_path: not set; {fix}")
     try:
@@ -44,8 +46,11 @@ def load_allowlist(path: str | None) -> dict:
     unknown = sorted(set(data) - {"mode", "organizations", "repositories"})
     if unknown:
         raise AccessDenied(f"allowlist {path}: unknown key(s) {', '.join(unknown)}; {fix}")
-    return {"mode": mode, "organizations": [o.lower() for o in data.get("organizations", [])],
-            "repositories": [r.lower() for r in data.get("repositories", [])]}
+    return {
+        "mode": mode,
+        "organizations": [o.lower() for o in data.get("organizations", [])],
+        "repositories": [r.lower() for r in data.get("repositories", [])],
+    }
 
 
 def repository_allowed(allowlist: dict, repository: str) -> tuple[bool, str]:
@@ -55,19 +60,29 @@ def repository_allowed(allowlist: dict, repository: str) -> tuple[bool, str]:
     if mode == "disabled":
         return True, "the allowlist is disabled"
     if mode == "allowlist":
-        return (True, f"{repository} is on the allowlist") if listed else (
-            False, f"{repository} is not on the operator's allowlist (ask the operator to add the repository or "
-                   f"its organization {owner})")
-    return (False, f"{repository} is on the operator's denylist") if listed else (
-        True, f"{repository} is not on the denylist")
+        return (
+            (True, f"{repository} is on the allowlist")
+            if listed
+            else (
+                False,
+                f"{repository} is not on the operator's allowlist (ask the operator to add the repository or "
+                f"its organization {owner})",
+            )
+        )
+    return (
+        (False, f"{repository} is on the operator's denylist")
+        if listed
+        else (True, f"{repository} is not on the denylist")
+    )
 
 
 def author_trusted(association: str | None) -> bool:
     return (association or "").upper() in TRUSTED_ASSOCIATIONS
 
 
-def decide(allowlist_path: str | None, repository: str, author_association: str | None,
-           approved_by_maintainer: bool = False) -> dict:
+def decide(
+    allowlist_path: str | None, repository: str, author_association: str | None, approved_by_maintainer: bool = False
+) -> dict:
     """{'allowed': bool, 'reason': str, 'wait_for_maintainer': bool}."""
     try:
         allowed, reason = repository_allowed(load_allowlist(allowlist_path), repository)
@@ -80,6 +95,8 @@ def decide(allowlist_path: str | None, repository: str, author_association: str 
     return {
         "allowed": False,
         "wait_for_maintainer": True,
-        "reason": (f"the author's association is {author_association or 'unknown'}, so this pull request is not "
-                   "deployed automatically; a maintainer (write permission) can comment `/deploy-preview` to deploy it"),
+        "reason": (
+            f"the author's association is {author_association or 'unknown'}, so this pull request is not "
+            "deployed automatically; a maintainer (write permission) can comment `/deploy-preview` to deploy it"
+        ),
     }

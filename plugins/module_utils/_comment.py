@@ -14,9 +14,11 @@ ICONS = {"deployed": "✅", "failed": "❌", "destroyed": "🗑️", "preserved"
 def _quota_summary(quota: dict | None) -> str:
     if not quota:
         return ""
-    return (f"{quota.get('requests.cpu')} CPU / {quota.get('requests.memory')} requested, "
-            f"{quota.get('limits.cpu')} CPU / {quota.get('limits.memory')} limit, "
-            f"{quota.get('requests.storage')} storage, {quota.get('pods')} pods")
+    return (
+        f"{quota.get('requests.cpu')} CPU / {quota.get('requests.memory')} requested, "
+        f"{quota.get('limits.cpu')} CPU / {quota.get('limits.memory')} limit, "
+        f"{quota.get('requests.storage')} storage, {quota.get('pods')} pods"
+    )
 
 
 def grafana_link(grafana_url: str | None, namespace: str) -> str | None:
@@ -27,13 +29,18 @@ def grafana_link(grafana_url: str | None, namespace: str) -> str | None:
 
 
 def _fence(lines: list[str]) -> list[str]:
-    text = "\n".join(lines).replace("```", "ʼʼʼ")
-    return ["```text", text, "```"]
+    """A code block whose fence is longer than any run of backticks inside it (CommonMark)."""
+    import re
+
+    text = "\n".join(lines)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", text, fence]
 
 
 def render(state: str, namespace: str, **info) -> str:
     """Markdown of the comment; `info` may hold url, commit, branch, updated_at, time_to_ready, quota,
-    reason, step, details, merged, grafana_url, preserve_until, message."""
+    reason, step, details, merged, grafana_url, preserve_until, note."""
     if state not in STATES:
         raise ValueError(f"state: {state!r} is not one of {', '.join(STATES)}")
     lines = [MARKER, f"### {ICONS[state]} Preview environment: {state}", ""]
@@ -63,8 +70,8 @@ def render(state: str, namespace: str, **info) -> str:
     lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows]
     if state in ("failed", "refused") and info.get("reason"):
         lines += ["", f"**{'Failed step: ' + info['step'] + ' — ' if info.get('step') else ''}{info['reason']}**"]
-    if info.get("message"):
-        lines += ["", info["message"]]
+    if info.get("note"):
+        lines += ["", info["note"]]
     if state == "failed" and info.get("details"):
         lines += ["", "<details><summary>What was not ready</summary>", ""]
         lines += _fence([str(d) for d in info["details"]][:40])

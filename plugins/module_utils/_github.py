@@ -11,7 +11,8 @@ import re
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_ATTEMPTS = 4
@@ -22,13 +23,21 @@ class GitHubError(RuntimeError):
     def __init__(self, status: int, method: str, path: str, message: str):
         self.status = status
         self.path = path
-        super().__init__(f"GitHub {method} {path}: HTTP {status}: {message}" if status else
-                         f"GitHub {method} {path}: {message}")
+        super().__init__(
+            f"GitHub {method} {path}: HTTP {status}: {message}" if status else f"GitHub {method} {path}: {message}"
+        )
 
 
 class GitHub:
-    def __init__(self, token: str | None, api_url: str = DEFAULT_API_URL, timeout: float = 30,
-                 sleep=time.sleep, clock=time.time, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(
+        self,
+        token: str | None,
+        api_url: str = DEFAULT_API_URL,
+        timeout: float = 30,
+        sleep=time.sleep,
+        clock=time.time,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
         self.token = token
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
         self.timeout = timeout
@@ -65,17 +74,22 @@ class GitHub:
         url = self._url(path, query)
         shown = urllib.parse.urlsplit(url).path
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
-                   "User-Agent": "k8s-ee-platform"}
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "k8s-ee-platform",
+        }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if data is not None:
             headers["Content-Type"] = "application/json"
         for attempt in range(1, self.max_attempts + 1):
             self.requests += 1
-            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+            status, response_headers, message = 0, {}, ""
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - https API
+                with open_url(
+                    url, data=data, method=method, headers=headers, timeout=self.timeout, follow_redirects="safe"
+                ) as response:
                     raw = response.read()
                     return response.status, (json.loads(raw) if raw else None), response.headers
             except urllib.error.HTTPError as exc:
@@ -85,7 +99,6 @@ class GitHub:
                 except ValueError:
                     message = ""
             except (urllib.error.URLError, TimeoutError, OSError) as exc:
-                status, response_headers = 0, {}
                 message = f"no response ({getattr(exc, 'reason', exc)})"
             wait = self._retry_after(status, response_headers, attempt)
             if wait is None or attempt == self.max_attempts:
@@ -100,7 +113,7 @@ class GitHub:
         """Every item of a list endpoint, following the Link header."""
         url = self._url(path, {"per_page": 100, **(query or {})})
         while url:
-            _, items, headers = self.request("GET", url)
+            _status, items, headers = self.request("GET", url)
             yield from items or []
             url = _next_link(headers.get("Link"))
 
@@ -118,11 +131,11 @@ class GitHub:
             raise ValueError("the comment body must contain its marker")
         existing = self.find_comment(repository, number, marker)
         if existing is None:
-            _, created, _ = self.request("POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})
+            created = self.request("POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})[1]
             return "created", created
         if existing.get("body") == body:
             return "unchanged", existing
-        _, updated, _ = self.request("PATCH", f"/repos/{repository}/issues/comments/{existing['id']}", {"body": body})
+        updated = self.request("PATCH", f"/repos/{repository}/issues/comments/{existing['id']}", {"body": body})[1]
         return "updated", updated
 
     def pull_request(self, repository: str, number: int) -> dict:

@@ -38,8 +38,7 @@ KINDS = {
     "ServiceMonitor": ("monitoring.coreos.com/v1", "servicemonitors", True),
 }
 # Fields the server owns; removed before two versions of an object are compared.
-_VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
-                      "selfLink")
+_VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
 
 
 class KubeError(RuntimeError):
@@ -97,8 +96,16 @@ class Kube:
 
     # ---- raw
 
-    def raw(self, method: str, path: str, body=None, query=None, content_type="application/json",
-            accept="application/json", timeout: float = 30):
+    def raw(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        query=None,
+        content_type="application/json",
+        accept="application/json",
+        timeout: float = 30,
+    ):
         """One request; returns (status, body bytes). Raises KubeError only for transport failures."""
         import urllib.parse
 
@@ -117,8 +124,9 @@ class Kube:
             url += "?" + urllib.parse.urlencode(query)
         self.requests += 1
         try:
-            response = self.http.request(method, url, body=data, headers=headers,
-                                         timeout=urllib3.Timeout(total=timeout), retries=False)
+            response = self.http.request(
+                method, url, body=data, headers=headers, timeout=urllib3.Timeout(total=timeout), retries=False
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise KubeError(0, "Unreachable", f"{method} {path}: {exc}") from None
         return response.status, response.data
@@ -143,8 +151,13 @@ class Kube:
                 return None
             raise
 
-    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
-             field_selector: str | None = None) -> list[dict]:
+    def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict]:
         query = {}
         if label_selector:
             query["labelSelector"] = label_selector
@@ -157,19 +170,29 @@ class Kube:
         query = {"fieldManager": FIELD_MANAGER, "force": "true"}
         if dry_run:
             query["dryRun"] = "All"
-        return self.request("PATCH", _path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj,
-                            query=query, content_type="application/apply-patch+yaml")
+        return self.request(
+            "PATCH",
+            _path(obj["kind"], meta.get("namespace"), meta["name"]),
+            body=obj,
+            query=query,
+            content_type="application/apply-patch+yaml",
+        )
 
     def apply_status(self, obj: dict) -> dict:
         """Apply only `status` (tests set an operator's status this way)."""
         meta = obj["metadata"]
-        return self.request("PATCH", _path(obj["kind"], meta.get("namespace"), meta["name"], "status"),
-                            body=obj, query={"fieldManager": "k8s-ee-test", "force": "true"},
-                            content_type="application/apply-patch+yaml")
+        return self.request(
+            "PATCH",
+            _path(obj["kind"], meta.get("namespace"), meta["name"], "status"),
+            body=obj,
+            query={"fieldManager": "k8s-ee-test", "force": "true"},
+            content_type="application/apply-patch+yaml",
+        )
 
     def merge_patch(self, kind: str, name: str, patch: dict, namespace: str | None = None) -> dict:
-        return self.request("PATCH", _path(kind, namespace, name), body=patch,
-                            content_type="application/merge-patch+json")
+        return self.request(
+            "PATCH", _path(kind, namespace, name), body=patch, content_type="application/merge-patch+json"
+        )
 
     def delete(self, kind: str, name: str, namespace: str | None = None, body: dict | None = None) -> bool:
         try:
@@ -189,9 +212,13 @@ class Kube:
         return self.request("PUT", _path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj)
 
     def pod_log(self, namespace: str, pod: str, container: str, lines: int = 20, previous: bool = False) -> str:
-        status, data = self.raw("GET", _path("Pod", namespace, pod, "log"),
-                                query={"container": container, "tailLines": lines, "previous": str(previous).lower()},
-                                accept="text/plain", timeout=10)
+        status, data = self.raw(
+            "GET",
+            _path("Pod", namespace, pod, "log"),
+            query={"container": container, "tailLines": lines, "previous": str(previous).lower()},
+            accept="text/plain",
+            timeout=10,
+        )
         if status >= 400:
             raise KubeError(status, "", f"no log (HTTP {status})")
         return data.decode(errors="replace")

@@ -54,12 +54,18 @@ def ownership(namespace_obj: dict | None, repository: str) -> str:
     labels = meta.get("labels") or {}
     owner = (meta.get("annotations") or {}).get(_naming.ANNOTATION_REPOSITORY)
     if labels.get(_naming.MANAGED_BY[0]) != _naming.MANAGED_BY[1]:
-        raise LifecycleError("ownership", f"namespace {meta.get('name')} exists but is not managed by k8s-ee; "
-                             "refusing to touch it (choose another projectId or remove the namespace)")
+        raise LifecycleError(
+            "ownership",
+            f"namespace {meta.get('name')} exists but is not managed by k8s-ee; "
+            "refusing to touch it (choose another projectId or remove the namespace)",
+        )
     if not _naming.same_repository(owner, repository):
         shown = owner or "no repository annotation"
-        raise LifecycleError("ownership", f"namespace {meta.get('name')} belongs to {shown}, not {repository}; "
-                             "refusing to touch it (projectId values must be unique across repositories)")
+        raise LifecycleError(
+            "ownership",
+            f"namespace {meta.get('name')} belongs to {shown}, not {repository}; "
+            "refusing to touch it (projectId values must be unique across repositories)",
+        )
     return "ours"
 
 
@@ -142,9 +148,12 @@ def admit(kube, quota_hard: dict, max_environments: int | None = None) -> Capaci
     """SPEC 3.3: raise LifecycleError('capacity', ...) when a new environment does not fit."""
     capacity = measure_capacity(kube)
     if max_environments and len(capacity.environments) >= max_environments:
-        raise LifecycleError("capacity", f"capacity: {len(capacity.environments)} environments exist and the operator "
-                             f"allows at most {max_environments}; close or destroy one first",
-                             _largest(capacity))
+        raise LifecycleError(
+            "capacity",
+            f"capacity: {len(capacity.environments)} environments exist and the operator "
+            f"allows at most {max_environments}; close or destroy one first",
+            _largest(capacity),
+        )
     need_cpu = q.ceil(q.millicores(quota_hard["requests.cpu"]))
     need_mem = q.ceil(q.mebibytes(quota_hard["requests.memory"]))
     missing = []
@@ -166,8 +175,10 @@ def admit(kube, quota_hard: dict, max_environments: int | None = None) -> Capaci
 
 
 def _largest(capacity: Capacity) -> list[str]:
-    return [f"{ns}: {q.format_cpu(cpu)} CPU, {q.format_memory(mem)} memory requested"
-            for ns, cpu, mem in capacity.environments[:5]]
+    return [
+        f"{ns}: {q.format_cpu(cpu)} CPU, {q.format_memory(mem)} memory requested"
+        for ns, cpu, mem in capacity.environments[:5]
+    ]
 
 
 # ------------------------------------------------------------------ discovery
@@ -229,9 +240,14 @@ def apply_all(kube, objects: list[dict], check_mode: bool, namespace_exists: boo
         if action != "unchanged":
             changed = True
             if want_diff:
-                diffs.append({"before": redact(comparable(live)) or {}, "after": redact(comparable(after)),
-                              "before_header": f"{obj['kind']}/{meta['name']}",
-                              "after_header": f"{obj['kind']}/{meta['name']}"})
+                diffs.append(
+                    {
+                        "before": redact(comparable(live)) or {},
+                        "after": redact(comparable(after)),
+                        "before_header": f"{obj['kind']}/{meta['name']}",
+                        "after_header": f"{obj['kind']}/{meta['name']}",
+                    }
+                )
         results.append({"kind": obj["kind"], "name": meta["name"], "action": action})
     return changed, results, diffs
 
@@ -252,14 +268,23 @@ def _rollout_done(obj) -> bool:
         return False
     if obj["kind"] == "StatefulSet":
         return status.get("readyReplicas", 0) >= wanted and status.get("updatedReplicas", 0) >= wanted
-    return (status.get("updatedReplicas", 0) == wanted and status.get("replicas", 0) == wanted
-            and status.get("availableReplicas", 0) == wanted)
+    return (
+        status.get("updatedReplicas", 0) == wanted
+        and status.get("replicas", 0) == wanted
+        and status.get("availableReplicas", 0) == wanted
+    )
 
 
 READY_CHECKS = {
-    "postgresql": ("Cluster", "postgresql",
-                   lambda o: o and (o.get("status", {}).get("readyInstances", 0) >= o["spec"].get("instances", 1))
-                   and _conditions(o).get("Ready") == "True"),
+    "postgresql": (
+        "Cluster",
+        "postgresql",
+        lambda o: (
+            o
+            and (o.get("status", {}).get("readyInstances", 0) >= o["spec"].get("instances", 1))
+            and _conditions(o).get("Ready") == "True"
+        ),
+    ),
     "mongodb": ("MongoDBCommunity", "mongodb", lambda o: o and o.get("status", {}).get("phase") == "Running"),
     "minio": ("Tenant", "minio", lambda o: o and o.get("status", {}).get("currentState") == "Initialized"),
     "redis": ("Deployment", "redis", _rollout_done),
@@ -277,8 +302,10 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> 
     events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
     for event in events[-8:]:
         involved = event.get("involvedObject", {})
-        details.append(f"event {involved.get('kind')}/{involved.get('name')}: {event.get('reason')}: "
-                       f"{(event.get('message') or '').strip()}")
+        details.append(
+            f"event {involved.get('kind')}/{involved.get('name')}: {event.get('reason')}: "
+            f"{(event.get('message') or '').strip()}"
+        )
     for pod in kube.list("Pod", namespace):
         for status in pod.get("status", {}).get("containerStatuses") or []:
             if status.get("ready"):
@@ -286,21 +313,36 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> 
             state = status.get("state", {})
             waiting = state.get("waiting") or {}
             reason = waiting.get("reason") or ("terminated" if "terminated" in state else "not ready")
-            details.append(f"pod {pod['metadata']['name']} container {status['name']}: {reason}"
-                           + (f": {waiting['message']}" if waiting.get("message") else ""))
+            details.append(
+                f"pod {pod['metadata']['name']} container {status['name']}: {reason}"
+                + (f": {waiting['message']}" if waiting.get("message") else "")
+            )
             crashed = status.get("restartCount", 0) > 0 or "terminated" in state
             if collect_logs and crashed:
                 try:
-                    log = kube.pod_log(namespace, pod["metadata"]["name"], status["name"], lines=15,
-                                       previous=status.get("restartCount", 0) > 0 and "terminated" not in state)
+                    log = kube.pod_log(
+                        namespace,
+                        pod["metadata"]["name"],
+                        status["name"],
+                        lines=15,
+                        previous=status.get("restartCount", 0) > 0 and "terminated" not in state,
+                    )
                     details.extend(f"  log: {line}" for line in log.splitlines()[-15:])
                 except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real failure
                     details.append(f"  (no log: {exc})")
     return details
 
 
-def wait_ready(kube, namespace: str, config: dict, deadline: float, clock=time.monotonic, sleep=time.sleep,
-               collect_logs: bool = True, interval: float = 1.0) -> None:
+def wait_ready(
+    kube,
+    namespace: str,
+    config: dict,
+    deadline: float,
+    clock=time.monotonic,
+    sleep=time.sleep,
+    collect_logs: bool = True,
+    interval: float = 1.0,
+) -> None:
     """Databases ready, then the app rollout complete, all before `deadline` (a `clock` value)."""
     steps = [(db, *READY_CHECKS[db]) for db in enabled_databases(config)]
     steps.append(("app", "Deployment", "app", _rollout_done))
@@ -329,7 +371,9 @@ def check_health(fetch, deadline: float, clock=time.monotonic, sleep=time.sleep,
         except Exception as exc:  # noqa: BLE001 - retried until the deadline; the last error is reported
             last = exc
         if clock() >= deadline:
-            raise LifecycleError("health check", f"the health check did not return 2xx before the timeout (last: {last})")
+            raise LifecycleError(
+                "health check", f"the health check did not return 2xx before the timeout (last: {last})"
+            )
         sleep(interval)
 
 
@@ -338,8 +382,7 @@ def service_health_fetch(kube, namespace: str, config: dict):
     path = f"/api/v1/namespaces/{namespace}/services/http:app:http/proxy{config['app']['healthPath']}"
 
     def fetch():
-        status, _ = kube.raw("GET", path, accept="*/*", timeout=10)
-        return status
+        return kube.raw("GET", path, accept="*/*", timeout=10)[0]
 
     return fetch
 
@@ -347,11 +390,12 @@ def service_health_fetch(kube, namespace: str, config: dict):
 def http_health_fetch(url: str, timeout: float = 10):
     """GET `url` directly (for clusters whose services the controller can reach, and for tests)."""
     import urllib.error
-    import urllib.request
+
+    from ansible.module_utils.urls import open_url
 
     def fetch():
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - operator-given URL
+            with open_url(url, timeout=timeout, method="GET") as response:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code
@@ -377,8 +421,15 @@ class UpRequest:
     collect_logs: bool = True
 
 
-def up(kube, request: UpRequest, check_mode: bool = False, want_diff: bool = False,
-       clock=time.monotonic, wall=time.time, sleep=time.sleep) -> dict:
+def up(
+    kube,
+    request: UpRequest,
+    check_mode: bool = False,
+    want_diff: bool = False,
+    clock=time.monotonic,
+    wall=time.time,
+    sleep=time.sleep,
+) -> dict:
     started = clock()
     deadline = started + request.timeout
     live_ns = kube.get("Namespace", request.namespace)
@@ -386,9 +437,12 @@ def up(kube, request: UpRequest, check_mode: bool = False, want_diff: bool = Fal
     quota_hard = env_quota(request.config)
     settings = {**_render.DEFAULT_SETTINGS, **(request.settings or {})}
     if kube.get("PriorityClass", settings["priority_class"]) is None:
-        raise LifecycleError("preflight", f"PriorityClass {settings['priority_class']} does not exist, so no pod of "
-                             "the environment could start; install the platform (site.yml, role platform) or set "
-                             "settings.priority_class to an existing class")
+        raise LifecycleError(
+            "preflight",
+            f"PriorityClass {settings['priority_class']} does not exist, so no pod of "
+            "the environment could start; install the platform (site.yml, role platform) or set "
+            "settings.priority_class to an existing class",
+        )
     if state == "missing":
         admit(kube, quota_hard, request.max_environments)
     enabled = enabled_databases(request.config)
@@ -396,8 +450,9 @@ def up(kube, request: UpRequest, check_mode: bool = False, want_diff: bool = Fal
     now = now_rfc3339(wall)
     annotations = (live_ns or {}).get("metadata", {}).get("annotations") or {}
     pr = {**request.pr, "now": annotations.get(ANN_UPDATED) or now}
-    objects = _render.render(request.namespace, request.config, pr, request.image, request.host,
-                             request.settings, api_endpoints(kube), creds)
+    objects = _render.render(
+        request.namespace, request.config, pr, request.image, request.host, request.settings, api_endpoints(kube), creds
+    )
     namespace_obj = objects[0]
     kept = {ANN_CREATED: annotations.get(ANN_CREATED) or now}
     if annotations.get(ANN_READY):
@@ -405,16 +460,27 @@ def up(kube, request: UpRequest, check_mode: bool = False, want_diff: bool = Fal
     namespace_obj["metadata"]["annotations"].update(kept)
     secrets = _render.secret_values(objects)
     changed, results, diffs = apply_all(kube, objects, check_mode, live_ns is not None, want_diff)
-    result = {"changed": changed, "objects": results, "diff": diffs, "created": live_ns is None,
-              "namespace": request.namespace, "url": f"https://{request.host}", "quota": quota_hard,
-              "databases": enabled, "secret_values": secrets}
+    result = {
+        "changed": changed,
+        "objects": results,
+        "diff": diffs,
+        "created": live_ns is None,
+        "namespace": request.namespace,
+        "url": f"https://{request.host}",
+        "quota": quota_hard,
+        "databases": enabled,
+        "secret_values": secrets,
+    }
     if check_mode:
         return result
     ready_before = annotations.get(ANN_READY)
     if not changed and ready_before and ready_before >= annotations.get(ANN_UPDATED, ""):
-        result.update(ready_at=ready_before, updated_at=annotations.get(ANN_UPDATED),
-                      created_at=annotations.get(ANN_CREATED),
-                      time_to_ready=seconds_between(annotations.get(ANN_UPDATED), ready_before))
+        result.update(
+            ready_at=ready_before,
+            updated_at=annotations.get(ANN_UPDATED),
+            created_at=annotations.get(ANN_CREATED),
+            time_to_ready=seconds_between(annotations.get(ANN_UPDATED), ready_before),
+        )
         return result
     # something changed (or an earlier run never became ready): wait, then record when it became ready
     updated_at = annotations.get(ANN_UPDATED) if not changed else now_rfc3339(wall)
@@ -423,15 +489,22 @@ def up(kube, request: UpRequest, check_mode: bool = False, want_diff: bool = Fal
         kube.apply(namespace_obj)
     wait_ready(kube, request.namespace, request.config, deadline, clock, sleep, request.collect_logs)
     if request.health_check:
-        fetch = (http_health_fetch(request.health_url) if request.health_url
-                 else service_health_fetch(kube, request.namespace, request.config))
+        fetch = (
+            http_health_fetch(request.health_url)
+            if request.health_url
+            else service_health_fetch(kube, request.namespace, request.config)
+        )
         check_health(fetch, deadline, clock, sleep)
     ready_at = now_rfc3339(wall)
     namespace_obj["metadata"]["annotations"][ANN_READY] = ready_at
     kube.apply(namespace_obj)
     result["changed"] = True
-    result.update(ready_at=ready_at, updated_at=updated_at, created_at=kept[ANN_CREATED],
-                  time_to_ready=seconds_between(updated_at, ready_at))
+    result.update(
+        ready_at=ready_at,
+        updated_at=updated_at,
+        created_at=kept[ANN_CREATED],
+        time_to_ready=seconds_between(updated_at, ready_at),
+    )
     return result
 
 
@@ -445,8 +518,15 @@ def find_namespace(kube, repository: str, number: int) -> str | None:
     return None
 
 
-def down(kube, namespace: str, repository: str, timeout: float = 300, check_mode: bool = False,
-         clock=time.monotonic, sleep=time.sleep) -> dict:
+def down(
+    kube,
+    namespace: str,
+    repository: str,
+    timeout: float = 300,
+    check_mode: bool = False,
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> dict:
     """SPEC 6: idempotent; refuse what is not ours; keep what is preserved; wait until gone."""
     live = kube.get("Namespace", namespace)
     if ownership(live, repository) == "missing":
@@ -454,8 +534,12 @@ def down(kube, namespace: str, repository: str, timeout: float = 300, check_mode
     labels = live["metadata"].get("labels") or {}
     annotations = live["metadata"].get("annotations") or {}
     if labels.get(_naming.LABEL_PRESERVE) == "true":
-        return {"changed": False, "state": "preserved", "namespace": namespace,
-                "preserve_until": annotations.get("k8s-ee/preserve-until")}
+        return {
+            "changed": False,
+            "state": "preserved",
+            "namespace": namespace,
+            "preserve_until": annotations.get("k8s-ee/preserve-until"),
+        }
     if check_mode:
         return {"changed": True, "state": "deleted", "namespace": namespace}
     started = clock()
@@ -464,8 +548,9 @@ def down(kube, namespace: str, repository: str, timeout: float = 300, check_mode
         kube.delete("Namespace", namespace)
     while kube.get("Namespace", namespace) is not None:
         if clock() >= deadline:
-            raise LifecycleError("delete", f"namespace {namespace} is still terminating after {timeout:.0f}s",
-                                 blocking(kube, namespace))
+            raise LifecycleError(
+                "delete", f"namespace {namespace} is still terminating after {timeout:.0f}s", blocking(kube, namespace)
+            )
         sleep(1)
     return {"changed": True, "state": "deleted", "namespace": namespace, "seconds": round(clock() - started, 1)}
 

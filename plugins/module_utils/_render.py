@@ -64,7 +64,7 @@ GENERATED_SECRETS = {
 
 def new_password(length: int = 32) -> str:
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(secrets.choice(alphabet) for _index in range(length))
 
 
 def credentials(enabled: list[str], live: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -127,44 +127,75 @@ def network_policies(namespace: str, config: dict, settings: dict, api_endpoints
     egress = [
         {"to": [{"podSelector": {}}]},
         {
-            "to": [{"namespaceSelector": ns_selector(settings["dns_namespace"]),
-                    "podSelector": {"matchLabels": dict(settings["dns_pod_labels"])}}],
+            "to": [
+                {
+                    "namespaceSelector": ns_selector(settings["dns_namespace"]),
+                    "podSelector": {"matchLabels": dict(settings["dns_pod_labels"])},
+                }
+            ],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         },
     ]
     for endpoint in api_endpoints:
-        egress.append({"to": [{"ipBlock": {"cidr": _host_cidr(endpoint["ip"])}}],
-                       "ports": [{"protocol": "TCP", "port": int(endpoint["port"])}]})
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": _host_cidr(endpoint["ip"])}}],
+                "ports": [{"protocol": "TCP", "port": int(endpoint["port"])}],
+            }
+        )
     if settings["internet_egress"]:
         egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}]})
     operator_rules = []
     for db in enabled:
         if db in OPERATOR_PORTS and settings["operator_namespaces"].get(db):
-            operator_rules.append({
-                "from": [{"namespaceSelector": ns_selector(settings["operator_namespaces"][db])}],
-                "ports": [{"protocol": "TCP", "port": p} for p in OPERATOR_PORTS[db]],
-            })
+            operator_rules.append(
+                {
+                    "from": [{"namespaceSelector": ns_selector(settings["operator_namespaces"][db])}],
+                    "ports": [{"protocol": "TCP", "port": p} for p in OPERATOR_PORTS[db]],
+                }
+            )
     policies = [
         policy("default-deny", {"policyTypes": ["Ingress", "Egress"]}),
         policy("allow-same-namespace", {"policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}),
-        policy("allow-ingress-controller", {
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [{"namespaceSelector": ns_selector(settings["ingress_namespace"]),
-                          "podSelector": {"matchLabels": dict(settings["ingress_pod_labels"])}}],
-                "ports": [{"protocol": "TCP", "port": app_port}],
-            }],
-        }),
-        policy("allow-observability", {
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [{"namespaceSelector": ns_selector(settings["observability_namespace"]),
-                          "podSelector": {"matchLabels": dict(settings["prometheus_pod_labels"])}}],
-                "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(observed_ports))],
-            }],
-        }),
+        policy(
+            "allow-ingress-controller",
+            {
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": ns_selector(settings["ingress_namespace"]),
+                                "podSelector": {"matchLabels": dict(settings["ingress_pod_labels"])},
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": app_port}],
+                    }
+                ],
+            },
+        ),
+        policy(
+            "allow-observability",
+            {
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": ns_selector(settings["observability_namespace"]),
+                                "podSelector": {"matchLabels": dict(settings["prometheus_pod_labels"])},
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(observed_ports))],
+                    }
+                ],
+            },
+        ),
         policy("allow-egress", {"policyTypes": ["Egress"], "egress": egress}),
-        policy("allow-operators", {"policyTypes": ["Ingress"], "ingress": operator_rules}),
+        # without a database operator, no rule: an empty `ingress` list would not survive a round trip
+        policy(
+            "allow-operators", {"policyTypes": ["Ingress"], **({"ingress": operator_rules} if operator_rules else {})}
+        ),
     ]
     return policies
 
@@ -182,20 +213,22 @@ def _postgresql(namespace: str, db: dict, settings: dict) -> list[dict]:
         initdb["postInitSQL"] = list(db["bootstrap"]["initSQL"])
     if db["bootstrap"]["postInitApplicationSQL"]:
         initdb["postInitApplicationSQL"] = list(db["bootstrap"]["postInitApplicationSQL"])
-    return [{
-        "apiVersion": "postgresql.cnpg.io/v1",
-        "kind": "Cluster",
-        "metadata": _meta("postgresql", namespace, "postgresql"),
-        "spec": {
-            "instances": 1,
-            "imageName": IMAGES["postgresql"].format(version=db["version"]),
-            "priorityClassName": settings["priority_class"],
-            "storage": {"size": db["storage"]},
-            "bootstrap": {"initdb": initdb},
-            "resources": _resources("250m", "256Mi", "500m", "512Mi"),
-            "enablePDB": False,
-        },
-    }]
+    return [
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": _meta("postgresql", namespace, "postgresql"),
+            "spec": {
+                "instances": 1,
+                "imageName": IMAGES["postgresql"].format(version=db["version"]),
+                "priorityClassName": settings["priority_class"],
+                "storage": {"size": db["storage"]},
+                "bootstrap": {"initdb": initdb},
+                "resources": _resources("250m", "256Mi", "500m", "512Mi"),
+                "enablePDB": False,
+            },
+        }
+    ]
 
 
 def _mongodb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
@@ -216,29 +249,48 @@ def _mongodb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
                 "type": "ReplicaSet",
                 "version": db["version"],
                 "security": {"authentication": {"modes": ["SCRAM"]}},
-                "users": [{
-                    "name": "app",
-                    "db": "app",
-                    "passwordSecretRef": {"name": "mongodb-app-password"},
-                    "connectionStringSecretName": "mongodb-app",
-                    "scramCredentialsSecretName": "mongodb-app-scram",
-                    "roles": [{"name": "readWrite", "db": "app"}, {"name": "dbAdmin", "db": "app"}],
-                }],
-                "statefulSet": {"spec": {
-                    "template": {"spec": {
-                        "priorityClassName": settings["priority_class"],
-                        "containers": [
-                            {"name": "mongod", "resources": _resources("250m", "192Mi", "500m", "384Mi")},
-                            {"name": "mongodb-agent", "resources": _resources("250m", "128Mi", "500m", "256Mi")},
+                "users": [
+                    {
+                        "name": "app",
+                        "db": "app",
+                        "passwordSecretRef": {"name": "mongodb-app-password"},
+                        "connectionStringSecretName": "mongodb-app",
+                        "scramCredentialsSecretName": "mongodb-app-scram",
+                        "roles": [{"name": "readWrite", "db": "app"}, {"name": "dbAdmin", "db": "app"}],
+                    }
+                ],
+                "statefulSet": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "priorityClassName": settings["priority_class"],
+                                "containers": [
+                                    {"name": "mongod", "resources": _resources("250m", "192Mi", "500m", "384Mi")},
+                                    {
+                                        "name": "mongodb-agent",
+                                        "resources": _resources("250m", "128Mi", "500m", "256Mi"),
+                                    },
+                                ],
+                            }
+                        },
+                        "volumeClaimTemplates": [
+                            {
+                                "metadata": {"name": "data-volume"},
+                                "spec": {
+                                    "accessModes": ["ReadWriteOnce"],
+                                    "resources": {"requests": {"storage": db["storage"]}},
+                                },
+                            },
+                            {
+                                "metadata": {"name": "logs-volume"},
+                                "spec": {
+                                    "accessModes": ["ReadWriteOnce"],
+                                    "resources": {"requests": {"storage": "2Gi"}},
+                                },
+                            },
                         ],
-                    }},
-                    "volumeClaimTemplates": [
-                        {"metadata": {"name": "data-volume"},
-                         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": db["storage"]}}}},
-                        {"metadata": {"name": "logs-volume"},
-                         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "2Gi"}}}},
-                    ],
-                }},
+                    }
+                },
             },
         },
     ]
@@ -268,23 +320,44 @@ def _redis(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
                     "spec": {
                         "priorityClassName": settings["priority_class"],
                         "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 999, "runAsGroup": 999,
-                                            "fsGroup": 999, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [{
-                            "name": "redis",
-                            "image": IMAGES["redis"].format(version=db["version"]),
-                            "command": ["redis-server"],
-                            "args": ["--requirepass", "$(REDIS_PASSWORD)", "--maxmemory", "96mb",
-                                     "--maxmemory-policy", "allkeys-lru", "--save", "", "--appendonly", "no"],
-                            "env": [{"name": "REDIS_PASSWORD",
-                                     "valueFrom": {"secretKeyRef": {"name": "redis", "key": "password"}}}],
-                            "ports": [{"name": "redis", "containerPort": 6379}],
-                            "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 5},
-                            "livenessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 10},
-                            "resources": _resources("100m", "64Mi", "200m", "128Mi"),
-                            "securityContext": _restricted_container(),
-                            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
-                        }],
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": 999,
+                            "runAsGroup": 999,
+                            "fsGroup": 999,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [
+                            {
+                                "name": "redis",
+                                "image": IMAGES["redis"].format(version=db["version"]),
+                                "command": ["redis-server"],
+                                "args": [
+                                    "--requirepass",
+                                    "$(REDIS_PASSWORD)",
+                                    "--maxmemory",
+                                    "96mb",
+                                    "--maxmemory-policy",
+                                    "allkeys-lru",
+                                    "--save",
+                                    "",
+                                    "--appendonly",
+                                    "no",
+                                ],
+                                "env": [
+                                    {
+                                        "name": "REDIS_PASSWORD",
+                                        "valueFrom": {"secretKeyRef": {"name": "redis", "key": "password"}},
+                                    }
+                                ],
+                                "ports": [{"name": "redis", "containerPort": 6379}],
+                                "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 5},
+                                "livenessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 10},
+                                "resources": _resources("100m", "64Mi", "200m", "128Mi"),
+                                "securityContext": _restricted_container(),
+                                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                            }
+                        ],
                         "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "128Mi"}}],
                     },
                 },
@@ -307,8 +380,11 @@ def _mariadb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
             "kind": "Secret",
             "metadata": _meta("mariadb", namespace, "mariadb"),
             "type": "Opaque",
-            "stringData": {"rootPassword": creds["rootPassword"], "password": password,
-                           "url": f"mysql://app:{password}@mariadb:3306/app"},
+            "stringData": {
+                "rootPassword": creds["rootPassword"],
+                "password": password,
+                "url": f"mysql://app:{password}@mariadb:3306/app",
+            },
         },
         {
             "apiVersion": "apps/v1",
@@ -323,36 +399,51 @@ def _mariadb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
                     "spec": {
                         "priorityClassName": settings["priority_class"],
                         "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 999, "runAsGroup": 999,
-                                            "fsGroup": 999, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [{
-                            "name": "mariadb",
-                            "image": IMAGES["mariadb"].format(version=db["version"]),
-                            "env": [
-                                from_secret("MARIADB_ROOT_PASSWORD", "rootPassword"),
-                                from_secret("MARIADB_PASSWORD", "password"),
-                                {"name": "MARIADB_DATABASE", "value": "app"},
-                                {"name": "MARIADB_USER", "value": "app"},
-                            ],
-                            "ports": [{"name": "mysql", "containerPort": 3306}],
-                            "readinessProbe": {"tcpSocket": {"port": 3306}, "periodSeconds": 5},
-                            "livenessProbe": {"tcpSocket": {"port": 3306}, "periodSeconds": 10,
-                                              "initialDelaySeconds": 30},
-                            "resources": _resources("150m", "128Mi", "300m", "256Mi"),
-                            "securityContext": _restricted_container(),
-                            "volumeMounts": [
-                                {"name": "data", "mountPath": "/var/lib/mysql"},
-                                {"name": "run", "mountPath": "/run/mysqld"},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }],
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": 999,
+                            "runAsGroup": 999,
+                            "fsGroup": 999,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [
+                            {
+                                "name": "mariadb",
+                                "image": IMAGES["mariadb"].format(version=db["version"]),
+                                "env": [
+                                    from_secret("MARIADB_ROOT_PASSWORD", "rootPassword"),
+                                    from_secret("MARIADB_PASSWORD", "password"),
+                                    {"name": "MARIADB_DATABASE", "value": "app"},
+                                    {"name": "MARIADB_USER", "value": "app"},
+                                ],
+                                "ports": [{"name": "mysql", "containerPort": 3306}],
+                                "readinessProbe": {"tcpSocket": {"port": 3306}, "periodSeconds": 5},
+                                "livenessProbe": {
+                                    "tcpSocket": {"port": 3306},
+                                    "periodSeconds": 10,
+                                    "initialDelaySeconds": 30,
+                                },
+                                "resources": _resources("150m", "128Mi", "300m", "256Mi"),
+                                "securityContext": _restricted_container(),
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/var/lib/mysql"},
+                                    {"name": "run", "mountPath": "/run/mysqld"},
+                                    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a mount path in the pod
+                                ],
+                            }
+                        ],
                         "volumes": [{"name": "run", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
                     },
                 },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": db["storage"]}}},
-                }],
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": db["storage"]}},
+                        },
+                    }
+                ],
             },
         },
         _service("mariadb", namespace, labels, [{"name": "mysql", "port": 3306, "targetPort": 3306}]),
@@ -374,8 +465,10 @@ def _minio(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
             "kind": "Secret",
             "metadata": _meta("minio-env-configuration", namespace, "minio"),
             "type": "Opaque",
-            "stringData": {"config.env": f'export MINIO_ROOT_USER="{access}"\nexport MINIO_ROOT_PASSWORD="{secret}"\n'
-                           'export MINIO_BROWSER="off"\n'},
+            "stringData": {
+                "config.env": f'export MINIO_ROOT_USER="{access}"\nexport MINIO_ROOT_PASSWORD="{secret}"\n'
+                'export MINIO_BROWSER="off"\n'
+            },
         },
         {
             "apiVersion": "minio.min.io/v2",
@@ -387,18 +480,22 @@ def _minio(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
                 "requestAutoCert": False,
                 "priorityClassName": settings["priority_class"],
                 "buckets": [{"name": "app"}],
-                "pools": [{
-                    "name": "pool-0",
-                    "servers": 1,
-                    "volumesPerServer": 1,
-                    "resources": _resources("100m", "256Mi", "500m", "512Mi"),
-                    "volumeClaimTemplate": {
-                        "metadata": {"name": "data"},
-                        "spec": {"accessModes": ["ReadWriteOnce"],
-                                 "resources": {"requests": {"storage": db["storage"]}}},
-                    },
-                    "containerSecurityContext": _restricted_container() | {"readOnlyRootFilesystem": False},
-                }],
+                "pools": [
+                    {
+                        "name": "pool-0",
+                        "servers": 1,
+                        "volumesPerServer": 1,
+                        "resources": _resources("100m", "256Mi", "500m", "512Mi"),
+                        "volumeClaimTemplate": {
+                            "metadata": {"name": "data"},
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": db["storage"]}},
+                            },
+                        },
+                        "containerSecurityContext": _restricted_container() | {"readOnlyRootFilesystem": False},
+                    }
+                ],
             },
         },
     ]
@@ -409,8 +506,11 @@ def _service(name: str, namespace: str, selector: dict, ports: list[dict]) -> di
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta(name, namespace, name),
-        "spec": {"type": "ClusterIP", "selector": dict(selector),
-                 "ports": [{"protocol": "TCP", **port} for port in ports]},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(selector),
+            "ports": [{"protocol": "TCP", **port} for port in ports],
+        },
     }
 
 
@@ -440,9 +540,14 @@ def app_environment(config: dict, pr: dict, url: str) -> dict:
 
 
 SECRET_ENV = {
-    "postgresql": [("DATABASE_URL", "postgresql-app", "uri"), ("PGHOST", "postgresql-app", "host"),
-                   ("PGPORT", "postgresql-app", "port"), ("PGDATABASE", "postgresql-app", "dbname"),
-                   ("PGUSER", "postgresql-app", "user"), ("PGPASSWORD", "postgresql-app", "password")],
+    "postgresql": [
+        ("DATABASE_URL", "postgresql-app", "uri"),
+        ("PGHOST", "postgresql-app", "host"),
+        ("PGPORT", "postgresql-app", "port"),
+        ("PGDATABASE", "postgresql-app", "dbname"),
+        ("PGUSER", "postgresql-app", "user"),
+        ("PGPASSWORD", "postgresql-app", "password"),
+    ],
     "mongodb": [("MONGODB_URI", "mongodb-app", "connectionString.standard")],
     "redis": [("REDIS_URL", "redis", "url"), ("REDIS_PASSWORD", "redis", "password")],
     "minio": [("S3_ACCESS_KEY", "minio", "accessKey"), ("S3_SECRET_KEY", "minio", "secretKey")],
@@ -456,12 +561,13 @@ def _app(namespace: str, config: dict, pr: dict, image: str, url: str, settings:
     env_data = app_environment(config, pr, url)
     env = [
         {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-        for db in enabled_databases(config) for name, secret, key in SECRET_ENV[db]
+        for db in enabled_databases(config)
+        for name, secret, key in SECRET_ENV[db]
     ]
     env_from = [{"configMapRef": {"name": "app-env"}}] + [dict(ref) for ref in app["envFrom"]]
     checksum = hashlib.sha256(json.dumps([env_data, env, env_from], sort_keys=True).encode()).hexdigest()
     probe = {"httpGet": {"path": app["healthPath"], "port": "http"}}
-    writable = ["/tmp", *app["writableDirs"]]
+    writable = ["/tmp", *app["writableDirs"]]  # noqa: S108 - a mount path in the pod
     volumes = [{"name": f"writable-{index}", "emptyDir": {}} for index in range(len(writable))]
     mounts = [{"name": f"writable-{index}", "mountPath": path} for index, path in enumerate(writable)]
     resources = app["resources"]
@@ -489,23 +595,25 @@ def _app(namespace: str, config: dict, pr: dict, image: str, url: str, settings:
                         "enableServiceLinks": False,
                         "terminationGracePeriodSeconds": 30,
                         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [{
-                            "name": "app",
-                            "image": image,
-                            "ports": [{"name": "http", "containerPort": app["port"]}],
-                            "envFrom": env_from,
-                            "env": env,
-                            "resources": {
-                                "requests": dict(resources["requests"]),
-                                "limits": dict(resources["limits"]),
-                            },
-                            "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
-                            "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
-                            "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
-                            "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
-                            "securityContext": _restricted_container(),
-                            "volumeMounts": mounts,
-                        }],
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": image,
+                                "ports": [{"name": "http", "containerPort": app["port"]}],
+                                "envFrom": env_from,
+                                "env": env,
+                                "resources": {
+                                    "requests": dict(resources["requests"]),
+                                    "limits": dict(resources["limits"]),
+                                },
+                                "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 24},
+                                "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+                                "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+                                "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+                                "securityContext": _restricted_container(),
+                                "volumeMounts": mounts,
+                            }
+                        ],
                         "volumes": volumes,
                     },
                 },
@@ -542,10 +650,20 @@ def _ingress(namespace: str, config: dict, host: str, settings: dict) -> list[di
             "spec": {
                 "ingressClassName": settings["ingress_class"],
                 "tls": [tls],
-                "rules": [{"host": host, "http": {"paths": [{
-                    "path": "/", "pathType": "Prefix",
-                    "backend": {"service": {"name": "app", "port": {"name": "http"}}},
-                }]}}],
+                "rules": [
+                    {
+                        "host": host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": "app", "port": {"name": "http"}}},
+                                }
+                            ]
+                        },
+                    }
+                ],
             },
         },
     ]
@@ -558,8 +676,9 @@ def _service_monitor(namespace: str, config: dict) -> dict:
         "metadata": _meta("app", namespace, "app"),
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": "app"}},
-            "endpoints": [{"port": "http", "path": config["app"]["metricsPath"],
-                           "interval": config["metrics"]["interval"]}],
+            "endpoints": [
+                {"port": "http", "path": config["app"]["metricsPath"], "interval": config["metrics"]["interval"]}
+            ],
         },
     }
 
@@ -567,8 +686,16 @@ def _service_monitor(namespace: str, config: dict) -> dict:
 # ------------------------------------------------------------------ all
 
 
-def render(namespace: str, config: dict, pr: dict, image: str, host: str, settings: dict,
-           api_endpoints: list[dict], creds: dict[str, dict[str, str]]) -> list[dict]:
+def render(
+    namespace: str,
+    config: dict,
+    pr: dict,
+    image: str,
+    host: str,
+    settings: dict,
+    api_endpoints: list[dict],
+    creds: dict[str, dict[str, str]],
+) -> list[dict]:
     """Every object of the environment, in apply order (SPEC 5 step 3)."""
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     url = f"https://{host}"
@@ -578,11 +705,13 @@ def render(namespace: str, config: dict, pr: dict, image: str, host: str, settin
         _manifests.limit_range(namespace),
         *network_policies(namespace, config, settings, api_endpoints),
     ]
-    builders = {"postgresql": lambda db: _postgresql(namespace, db, settings),
-                "mongodb": lambda db: _mongodb(namespace, db, creds["mongodb"], settings),
-                "redis": lambda db: _redis(namespace, db, creds["redis"], settings),
-                "minio": lambda db: _minio(namespace, db, creds["minio"], settings),
-                "mariadb": lambda db: _mariadb(namespace, db, creds["mariadb"], settings)}
+    builders = {
+        "postgresql": lambda db: _postgresql(namespace, db, settings),
+        "mongodb": lambda db: _mongodb(namespace, db, creds["mongodb"], settings),
+        "redis": lambda db: _redis(namespace, db, creds["redis"], settings),
+        "minio": lambda db: _minio(namespace, db, creds["minio"], settings),
+        "mariadb": lambda db: _mariadb(namespace, db, creds["mariadb"], settings),
+    }
     database_objects = []
     for name in enabled_databases(config):
         database_objects.extend(builders[name](config["databases"][name]))

@@ -82,8 +82,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    module.exit_json(changed=False, **decide(p["allowlist_path"], p["repository"], p["author_association"],
-                                             p["approved_by_maintainer"]))
+    module.exit_json(
+        changed=False,
+        **decide(p["allowlist_path"], p["repository"], p["author_association"], p["approved_by_maintainer"]),
+    )
 
 
 if __name__ == "__main__":

@@ -217,11 +217,22 @@ def main():
                 result = down(kube, namespace, p["repository"], timeout=p["timeout"], check_mode=module.check_mode)
         else:
             request = UpRequest(
-                namespace=p["namespace"], host=p["host"], config=p["config"], image=p["image"],
-                pr={"repository": p["repository"], "number": p["pr_number"], "head_sha": p["head_sha"],
-                    "branch": p["branch"], "author": p["author"]},
-                settings=p["settings"], timeout=p["timeout"], health_check=p["health_check"],
-                health_url=p["health_url"], max_environments=p["max_environments"] or None,
+                namespace=p["namespace"],
+                host=p["host"],
+                config=p["config"],
+                image=p["image"],
+                pr={
+                    "repository": p["repository"],
+                    "number": p["pr_number"],
+                    "head_sha": p["head_sha"],
+                    "branch": p["branch"],
+                    "author": p["author"],
+                },
+                settings=p["settings"],
+                timeout=p["timeout"],
+                health_check=p["health_check"],
+                health_url=p["health_url"],
+                max_environments=p["max_environments"] or None,
                 collect_logs=p["collect_logs"],
             )
             result = up(kube, request, check_mode=module.check_mode, want_diff=module._diff)

@@ -72,7 +72,7 @@ options:
   grafana_url:
     description: Base URL of Grafana; the comment links the environment dashboard with the namespace selected.
     type: str
-  message:
+  note:
     description: A free text paragraph added at the end.
     type: str
 extends_documentation_fragment:
@@ -122,8 +122,22 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
 from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
 
-INFO_KEYS = ("url", "commit", "branch", "updated_at", "time_to_ready", "quota", "reason", "step", "details",
-             "merged", "destroyed_at", "preserve_until", "grafana_url", "message")
+INFO_KEYS = (
+    "url",
+    "commit",
+    "branch",
+    "updated_at",
+    "time_to_ready",
+    "quota",
+    "reason",
+    "step",
+    "details",
+    "merged",
+    "destroyed_at",
+    "preserve_until",
+    "grafana_url",
+    "note",
+)
 
 
 def main():
@@ -147,7 +161,7 @@ def main():
             "destroyed_at": {"type": "str"},
             "preserve_until": {"type": "str"},
             "grafana_url": {"type": "str"},
-            "message": {"type": "str"},
+            "note": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -159,15 +173,20 @@ def main():
     try:
         if module.check_mode:
             existing = github.find_comment(p["repository"], p["pr_number"], _comment.MARKER)
-            action = "unchanged" if existing and existing.get("body") == body else (
-                "updated" if existing else "created")
-            module.exit_json(changed=action != "unchanged", action=action, body=body,
-                             github_requests=github.requests)
+            action = (
+                "unchanged" if existing and existing.get("body") == body else ("updated" if existing else "created")
+            )
+            module.exit_json(changed=action != "unchanged", action=action, body=body, github_requests=github.requests)
         action, comment = github.upsert_comment(p["repository"], p["pr_number"], _comment.MARKER, body)
     except GitHubError as exc:
         module.fail_json(msg=str(exc), body=body, github_requests=github.requests)
-    module.exit_json(changed=action != "unchanged", action=action, body=body, comment_id=comment.get("id"),
-                     github_requests=github.requests)
+    module.exit_json(
+        changed=action != "unchanged",
+        action=action,
+        body=body,
+        comment_id=comment.get("id"),
+        github_requests=github.requests,
+    )
 
 
 if __name__ == "__main__":

@@ -32,12 +32,12 @@ def api(cluster):
 
 import json  # noqa: E402
 import subprocess  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
+from fake_operators import FakeOperators  # noqa: E402
 from github_fake import FakeGitHub  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError  # noqa: E402
@@ -52,8 +52,14 @@ def kube(cluster):
     # what the platform role installs: the priority classes every environment pod uses
     for name, value in (("default-app", 100), ("platform-critical", 1000000)):
         try:
-            client.create({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-                           "metadata": {"name": name}, "value": value})
+            client.create(
+                {
+                    "apiVersion": "scheduling.k8s.io/v1",
+                    "kind": "PriorityClass",
+                    "metadata": {"name": name},
+                    "value": value,
+                }
+            )
         except KubeError as exc:
             if exc.status != 409:
                 raise
@@ -82,18 +88,29 @@ class Playbooks:
 
     def run(self, name, check=False, diff=False, token=True, **extra):
         variables = {
-            "k8s_ee_repository": "acme/shop", "k8s_ee_head_sha": "a" * 40, "k8s_ee_branch": "feature/login",
-            "k8s_ee_pr_author": "octocat", "k8s_ee_author_association": "MEMBER", "k8s_ee_image": IMAGE,
-            "k8s_ee_domain": "preview.example.com", "k8s_ee_allowlist_path": str(self.allowlist),
-            "k8s_ee_github_api_url": self.github.url, "k8s_ee_health_check": False, "k8s_ee_timeout": 120,
+            "k8s_ee_repository": "acme/shop",
+            "k8s_ee_head_sha": "a" * 40,
+            "k8s_ee_branch": "feature/login",
+            "k8s_ee_pr_author": "octocat",
+            "k8s_ee_author_association": "MEMBER",
+            "k8s_ee_image": IMAGE,
+            "k8s_ee_domain": "preview.example.com",
+            "k8s_ee_allowlist_path": str(self.allowlist),
+            "k8s_ee_github_api_url": self.github.url,
+            "k8s_ee_health_check": False,
+            "k8s_ee_timeout": 120,
             "k8s_ee_collect_logs": False,
         }
         variables.update(extra)
         vars_file = self.tmp / f"vars-{time.monotonic_ns()}.json"
         vars_file.write_text(json.dumps(variables))
-        env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(self.cluster.kubeconfig),
-                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=str(REPO / "tests" / "ansible.cfg"),
-                   ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+        env = dict(
+            os.environ,
+            K8S_AUTH_KUBECONFIG=str(self.cluster.kubeconfig),
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_CONFIG=str(REPO / "tests" / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
+        )
         env.pop("GITHUB_TOKEN", None)
         if token:
             env["GITHUB_TOKEN"] = self.github.token
@@ -112,7 +129,7 @@ class PlaybookResult:
         self.stdout = proc.stdout
         self.stderr = proc.stderr
         try:
-            self.data = json.loads(proc.stdout[proc.stdout.index("{"):])
+            self.data = json.loads(proc.stdout[proc.stdout.index("{") :])
         except ValueError:
             self.data = {"plays": [], "stats": {}}
         self.stats = self.data.get("stats", {}).get("localhost", {})
@@ -128,77 +145,22 @@ class PlaybookResult:
                     return task["hosts"].get("localhost", {})
         return None
 
+    def failures(self):
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                host = task["hosts"].get("localhost", {})
+                if host.get("failed"):
+                    out.append(f"{task['task']['name']}: {host.get('msg')} {host.get('details') or ''}")
+        return out
+
     def __repr__(self):
-        return f"<playbook rc={self.rc} stats={self.stats}\n{self.stdout[-4000:]}\n{self.stderr[-2000:]}>"
+        return f"<playbook rc={self.rc} stats={self.stats} failures={self.failures()} stderr={self.stderr[-1500:]}>"
 
 
 @pytest.fixture(scope="session")
 def playbooks(cluster, kube, github, allowlist, tmp_path_factory):
     return Playbooks(cluster, github, allowlist, tmp_path_factory.mktemp("playbooks"))
-
-
-class FakeOperators:
-    """Does what CloudNativePG, the MongoDB operator and the MinIO operator do for readiness: writes the
-    connection Secrets they own and sets the custom resources' status. (No operator runs in the test
-    cluster; this stands in for them and only for them.)"""
-
-    def __init__(self, kube):
-        self.kube = kube
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.paused = set()
-
-    def _secret(self, namespace, name, data):
-        try:
-            self.kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-                              "stringData": data})
-        except KubeError as exc:
-            if exc.status != 409:
-                raise
-
-    def _status(self, kind, api_version, namespace, name, status):
-        self.kube.apply_status({"apiVersion": api_version, "kind": kind,
-                                "metadata": {"name": name, "namespace": namespace}, "status": status})
-
-    def _loop(self):
-        while not self.stop.is_set():
-            try:
-                self._reconcile()
-            except KubeError:
-                pass
-            self.stop.wait(0.3)
-
-    def _reconcile(self):
-        stamp = "2026-01-01T00:00:00Z"
-        for cluster in self.kube.list("Cluster"):
-            ns = cluster["metadata"]["namespace"]
-            if ns in self.paused or cluster.get("status", {}).get("readyInstances"):
-                continue
-            self._secret(ns, "postgresql-app", {
-                "uri": f"postgresql://app:pw@postgresql-rw.{ns}:5432/app", "host": "postgresql-rw", "port": "5432",
-                "dbname": "app", "user": "app", "password": "operator-made"})
-            self._status("Cluster", "postgresql.cnpg.io/v1", ns, "postgresql", {
-                "instances": 1, "readyInstances": 1, "phase": "Cluster in healthy state",
-                "conditions": [{"type": "Ready", "status": "True", "reason": "ClusterIsReady",
-                                "message": "Cluster is Ready", "lastTransitionTime": stamp}]})
-        for mongo in self.kube.list("MongoDBCommunity"):
-            ns = mongo["metadata"]["namespace"]
-            if ns in self.paused or mongo.get("status", {}).get("phase") == "Running":
-                continue
-            self._secret(ns, "mongodb-app", {
-                "connectionString.standard": f"mongodb://app:pw@mongodb-0.mongodb-svc.{ns}:27017/app",
-                "username": "app", "password": "pw"})
-            self._status("MongoDBCommunity", "mongodbcommunity.mongodb.com/v1", ns, "mongodb", {
-                "phase": "Running", "currentMongoDBMembers": 1, "currentStatefulSetReplicas": 1,
-                "mongoUri": f"mongodb://mongodb-0.mongodb-svc.{ns}:27017", "version": mongo["spec"]["version"]})
-        for tenant in self.kube.list("Tenant"):
-            ns = tenant["metadata"]["namespace"]
-            if ns in self.paused or tenant.get("status", {}).get("currentState") == "Initialized":
-                continue
-            self._status("Tenant", "minio.min.io/v2", ns, "minio", {
-                "currentState": "Initialized", "availableReplicas": 1, "revision": 0, "syncVersion": "v6.0.0",
-                "certificates": {}, "pools": [{"ssName": "minio-pool-0", "state": "PoolInitialized"}],
-                "healthStatus": "green"})
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, oper
     assert deployment["status"]["availableReplicas"] == 1
     (comment,) = comments(github, app.number)
     assert "Preview environment: deployed" in comment["body"]
-    assert "https://shop-pr-%d.preview.example.com" % app.number in comment["body"]
+    assert f"https://shop-pr-{app.number}.preview.example.com" in comment["body"]
     assert "Time to ready" in comment["body"]
     redis_password = secret_values(kube, app.namespace, "redis")["password"]
     assert len(redis_password) >= 24
@@ -80,8 +80,10 @@ def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, oper
 def test_new_image_rolls_pods_and_keeps_data(playbooks, kube, operators, app):
     path = app.config({"projectId": "shop", "databases": {"postgresql": True, "mariadb": True}})
     assert playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path).rc == 0
-    before = {kind: kube.get(kind, name, app.namespace)["metadata"]["resourceVersion"]
-              for kind, name in (("Secret", "mariadb"), ("Cluster", "postgresql"), ("StatefulSet", "mariadb"))}
+    before = {
+        kind: kube.get(kind, name, app.namespace)["metadata"]["resourceVersion"]
+        for kind, name in (("Secret", "mariadb"), ("Cluster", "postgresql"), ("StatefulSet", "mariadb"))
+    }
     claims = [c["metadata"]["uid"] for c in kube.list("PersistentVolumeClaim", app.namespace)]
     old_template = kube.get("Deployment", "app", app.namespace)["spec"]["template"]
 
@@ -92,9 +94,13 @@ def test_new_image_rolls_pods_and_keeps_data(playbooks, kube, operators, app):
     assert deployment["spec"]["template"] != old_template
     assert deployment["status"]["updatedReplicas"] == 1
     pods = kube.list("Pod", app.namespace, label_selector="app.kubernetes.io/name=app")
-    assert {p["spec"]["containers"][0]["image"] for p in pods if not p["metadata"].get("deletionTimestamp")} == {IMAGE_2}
-    after = {kind: kube.get(kind, name, app.namespace)["metadata"]["resourceVersion"]
-             for kind, name in (("Secret", "mariadb"), ("Cluster", "postgresql"), ("StatefulSet", "mariadb"))}
+    assert {p["spec"]["containers"][0]["image"] for p in pods if not p["metadata"].get("deletionTimestamp")} == {
+        IMAGE_2
+    }
+    after = {
+        kind: kube.get(kind, name, app.namespace)["metadata"]["resourceVersion"]
+        for kind, name in (("Secret", "mariadb"), ("Cluster", "postgresql"), ("StatefulSet", "mariadb"))
+    }
     assert after == before
     assert [c["metadata"]["uid"] for c in kube.list("PersistentVolumeClaim", app.namespace)] == claims
     assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
@@ -112,21 +118,36 @@ def test_check_mode_creates_nothing(playbooks, kube, github, app):
     assert {o["action"] for o in objects} == {"created"}
 
 
-@pytest.mark.parametrize("databases", [
-    {"postgresql": True}, {"mongodb": True}, {"redis": True}, {"minio": True}, {"mariadb": True},
-    {"postgresql": True, "mongodb": True, "redis": True, "minio": True, "mariadb": True},
-], ids=["postgresql", "mongodb", "redis", "minio", "mariadb", "all-five"])
+@pytest.mark.parametrize(
+    "databases",
+    [
+        {"postgresql": True},
+        {"mongodb": True},
+        {"redis": True},
+        {"minio": True},
+        {"mariadb": True},
+        {"postgresql": True, "mongodb": True, "redis": True, "minio": True, "mariadb": True},
+    ],
+    ids=["postgresql", "mongodb", "redis", "minio", "mariadb", "all-five"],
+)
 def test_every_database_fits_its_quota(playbooks, kube, operators, app, databases):
     path = app.config({"projectId": "shop", "databases": databases})
     result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
     assert result.rc == 0, result
     events = kube.list("Event", app.namespace)
-    rejected = [e["message"] for e in events if "exceeded quota" in (e.get("message") or "")
-                or "forbidden" in (e.get("message") or "")]
+    rejected = [
+        e["message"]
+        for e in events
+        if "exceeded quota" in (e.get("message") or "") or "forbidden" in (e.get("message") or "")
+    ]
     assert rejected == []
     assert kube.get("Deployment", "app", app.namespace)["status"]["availableReplicas"] == 1
     if "mariadb" in databases:
-        (claim,) = [c for c in kube.list("PersistentVolumeClaim", app.namespace) if c["metadata"]["name"].startswith("data-mariadb")]
+        (claim,) = [
+            c
+            for c in kube.list("PersistentVolumeClaim", app.namespace)
+            if c["metadata"]["name"].startswith("data-mariadb")
+        ]
         assert claim["status"]["phase"] == "Bound"
     assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
 
@@ -142,9 +163,17 @@ def test_bad_config_comments_failed_and_creates_nothing(playbooks, kube, github,
 
 
 def test_namespace_of_another_repository_is_refused(playbooks, kube, github, app):
-    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-        "name": app.namespace, "labels": {"app.kubernetes.io/managed-by": "k8s-ee"},
-        "annotations": {"k8s-ee/repository": "evil/shop"}}})
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": app.namespace,
+                "labels": {"app.kubernetes.io/managed-by": "k8s-ee"},
+                "annotations": {"k8s-ee/repository": "evil/shop"},
+            },
+        }
+    )
     before = kube.get("Namespace", app.namespace)
     path = app.config({"projectId": "shop"})
     result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
@@ -200,9 +229,22 @@ def test_capacity_exhausted_is_refused(playbooks, kube, github, app):
     path = app.config({"projectId": "shop", "databases": {"postgresql": True}})
     # fill the node: a pod outside environments requesting nearly all 4 CPUs
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"hog-{app.number}"}})
-    kube.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hog", "namespace": f"hog-{app.number}"},
-                 "spec": {"containers": [{"name": "hog", "image": "registry.example/hog@sha256:" + "3" * 64,
-                                          "resources": {"requests": {"cpu": "3900m", "memory": "1Gi"}}}]}})
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "hog", "namespace": f"hog-{app.number}"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "hog",
+                        "image": "registry.example/hog@sha256:" + "3" * 64,
+                        "resources": {"requests": {"cpu": "3900m", "memory": "1Gi"}},
+                    }
+                ]
+            },
+        }
+    )
     try:
         result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
         assert result.rc != 0
@@ -216,8 +258,9 @@ def test_capacity_exhausted_is_refused(playbooks, kube, github, app):
 
 def test_untrusted_author_waits_for_a_maintainer(playbooks, kube, github, app):
     path = app.config({"projectId": "shop"})
-    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path,
-                           k8s_ee_author_association="CONTRIBUTOR")
+    result = playbooks.run(
+        "pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_author_association="CONTRIBUTOR"
+    )
     assert result.rc == 0, result
     assert kube.get("Namespace", app.namespace) is None
     (comment,) = comments(github, app.number)
@@ -226,8 +269,9 @@ def test_untrusted_author_waits_for_a_maintainer(playbooks, kube, github, app):
 
 def test_repository_not_on_the_allowlist_is_refused(playbooks, kube, app):
     path = app.config({"projectId": "shop"})
-    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path,
-                           k8s_ee_repository="stranger/shop")
+    result = playbooks.run(
+        "pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_repository="stranger/shop"
+    )
     assert result.rc != 0
     assert kube.get("Namespace", app.namespace) is None
 

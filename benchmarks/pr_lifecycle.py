@@ -1,0 +1,187 @@
+"""Benchmark of pr_up / pr_down on the local cluster, against a kubectl baseline. Prints JSON.
+
+    python3 benchmarks/pr_lifecycle.py [--runs N]
+
+One environment (app + PostgreSQL + Redis, the sample app) is brought up cold (to Ready), up again
+(no-op), and down (to namespace gone) with the collection's playbooks; then the same rendered objects
+go through `kubectl apply --server-side` followed by the same waits (`kubectl wait`) and `kubectl
+delete namespace --wait`. Seconds, Kubernetes API requests (the environment module's own count; for
+kubectl the requests it logs at -v=6) and GitHub requests (the local GitHub server's log) are reported.
+No operator runs in the local cluster: the stand-in of tests/integration/conftest.py makes PostgreSQL
+ready the way CloudNativePG would, in both runs alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
+
+from localcluster import LocalCluster, binaries  # noqa: E402
+
+CONFIG = {"projectId": "bench", "databases": {"postgresql": True, "redis": True}}
+IMAGE = "registry.example/bench@sha256:" + "4" * 64
+
+
+def run_playbook(name, variables, env):
+    path = pathlib.Path(tempfile.mkstemp(suffix=".json")[1])
+    path.write_text(json.dumps(variables))
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["ansible-playbook", str(REPO / "playbooks" / f"{name}.yml"), "-e", f"@{path}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+    data = json.loads(proc.stdout[proc.stdout.index("{") :])
+    api = 0
+    changed = data["stats"]["localhost"]["changed"]
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            api += task["hosts"].get("localhost", {}).get("api_requests", 0) or 0
+    return {"seconds": round(seconds, 2), "kubernetes_api_requests": api, "changed_tasks": changed}
+
+
+def kubectl(args, kubeconfig, count=True):
+    argv = [str(binaries()["kubectl"]), f"--kubeconfig={kubeconfig}", "-v=6", *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"kubectl {' '.join(args)} failed: {proc.stderr[-2000:]}")
+    requests = sum(1 for line in proc.stderr.splitlines() if " milliseconds" in line and "https://" in line)
+    return requests
+
+
+def baseline(cluster, kube, namespace):
+    """kubectl apply --server-side of the same objects, then the same waits, then delete."""
+    import yaml
+
+    from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _render
+
+    config = _config.normalise(CONFIG)
+    creds = _render.credentials(_config.enabled_databases(config), {})
+    pr = {
+        "repository": "acme/bench",
+        "number": 2,
+        "head_sha": "b" * 40,
+        "branch": "bench",
+        "author": "bench",
+        "now": _lifecycle.now_rfc3339(),
+    }
+    objects = _render.render(
+        namespace, config, pr, IMAGE, f"{namespace}.bench.example.com", {}, _lifecycle.api_endpoints(kube), creds
+    )
+    manifest = pathlib.Path(tempfile.mkstemp(suffix=".yaml")[1])
+    manifest.write_text(yaml.safe_dump_all(objects))
+    kubeconfig = str(cluster.kubeconfig)
+    requests = 0
+    started = time.monotonic()
+    requests += kubectl(["apply", "--server-side", "--field-manager=k8s-ee", "-f", str(manifest)], kubeconfig)
+    requests += kubectl(
+        ["wait", "-n", namespace, "--for=condition=Ready", "--timeout=300s", "clusters.postgresql.cnpg.io/postgresql"],
+        kubeconfig,
+    )
+    requests += kubectl(["rollout", "status", "-n", namespace, "deployment/redis", "--timeout=300s"], kubeconfig)
+    requests += kubectl(["rollout", "status", "-n", namespace, "deployment/app", "--timeout=300s"], kubeconfig)
+    up_seconds = time.monotonic() - started
+    started = time.monotonic()
+    again = kubectl(["apply", "--server-side", "--field-manager=k8s-ee", "-f", str(manifest)], kubeconfig)
+    again_seconds = time.monotonic() - started
+    started = time.monotonic()
+    down = kubectl(["delete", "namespace", namespace, "--wait=true", "--timeout=300s"], kubeconfig)
+    down_seconds = time.monotonic() - started
+    return {
+        "up": {"seconds": round(up_seconds, 2), "kubernetes_api_requests": requests},
+        "up_again": {"seconds": round(again_seconds, 2), "kubernetes_api_requests": again},
+        "down": {"seconds": round(down_seconds, 2), "kubernetes_api_requests": down},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--cluster-dir", default=str(REPO / ".build" / "bench-cluster"))
+    args = parser.parse_args()
+
+    from fake_operators import FakeOperators
+    from github_fake import FakeGitHub
+
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
+
+    cluster = LocalCluster(args.cluster_dir)
+    cluster.start()
+    try:
+        kube = Kube(kubeconfig=str(cluster.kubeconfig))
+        kube.create(
+            {
+                "apiVersion": "scheduling.k8s.io/v1",
+                "kind": "PriorityClass",
+                "metadata": {"name": "default-app"},
+                "value": 100,
+            }
+        )
+        operators = FakeOperators(kube)
+        operators.thread.start()
+        work = pathlib.Path(tempfile.mkdtemp())
+        (work / "k8s-ee.yaml").write_text(json.dumps(CONFIG))
+        (work / "allowlist.yaml").write_text("mode: disabled\n")
+        with FakeGitHub() as github:
+            env = dict(
+                os.environ,
+                K8S_AUTH_KUBECONFIG=str(cluster.kubeconfig),
+                GITHUB_TOKEN=github.token,
+                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                ANSIBLE_CONFIG=str(REPO / "tests" / "ansible.cfg"),
+                ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
+            )
+            variables = {
+                "k8s_ee_repository": "acme/bench",
+                "k8s_ee_pr_number": 1,
+                "k8s_ee_head_sha": "a" * 40,
+                "k8s_ee_branch": "bench",
+                "k8s_ee_pr_author": "bench",
+                "k8s_ee_author_association": "OWNER",
+                "k8s_ee_image": IMAGE,
+                "k8s_ee_domain": "bench.example.com",
+                "k8s_ee_config_path": str(work / "k8s-ee.yaml"),
+                "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
+                "k8s_ee_github_api_url": github.url,
+                "k8s_ee_health_check": False,
+                "k8s_ee_collect_logs": False,
+                "k8s_ee_timeout": 300,
+            }
+            results = {}
+            for label, name in (("up", "pr_up"), ("up_again", "pr_up"), ("down", "pr_down")):
+                before = len(github.requests)
+                results[label] = run_playbook(name, variables, env)
+                results[label]["github_requests"] = len(github.requests) - before
+        results_baseline = baseline(cluster, kube, "bench-pr-2")
+        operators.stop.set()
+    finally:
+        cluster.stop()
+    report = {
+        "benchmark": "pr_lifecycle",
+        "environment": "app + postgresql + redis on the local cluster (1 simulated 4 CPU / 24 GiB node)",
+        "playbooks": results,
+        "kubectl_baseline": results_baseline,
+        "ratios": {
+            "up_vs_baseline": round(results["up"]["seconds"] / results_baseline["up"]["seconds"], 2),
+        },
+        "targets": {"up_again_seconds_max": 5, "up_vs_baseline_max": 2.0, "down_seconds_max": 30},
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+import pytest
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
+
+
+def test_deployed():
+    body = _comment.render(
+        "deployed",
+        "shop-pr-1",
+        url="https://shop-pr-1.example.com",
+        commit="a" * 40,
+        branch="feat/x",
+        updated_at="2026-01-01T00:00:00Z",
+        time_to_ready=42,
+        quota={
+            "requests.cpu": "200m",
+            "requests.memory": "512Mi",
+            "limits.cpu": "690m",
+            "limits.memory": "1178Mi",
+            "requests.storage": "1Gi",
+            "pods": "5",
+        },
+        grafana_url="https://grafana.example.com/",
+    )
+    assert body.startswith(_comment.MARKER)
+    assert "[https://shop-pr-1.example.com](https://shop-pr-1.example.com)" in body
+    assert "| Commit | `aaaaaaaaaaaa` |" in body
+    assert "| Time to ready | 42 s |" in body
+    assert "200m CPU / 512Mi requested" in body
+    assert "https://grafana.example.com/d/k8s-ee-environment/k8s-ee-environment?var-namespace=shop-pr-1" in body
+
+
+def test_failed_with_details_fenced_safely():
+    body = _comment.render(
+        "failed",
+        "shop-pr-1",
+        step="wait for app",
+        reason="Deployment/app is not ready",
+        details=["pod app-x: CrashLoopBackOff", "  log: ```evil``` markdown"],
+    )
+    assert "**Failed step: wait for app — Deployment/app is not ready**" in body
+    assert "````text" in body  # longer than the backticks inside
+
+
+def test_destroyed_and_states():
+    assert "| Merged | no |" in _comment.render("destroyed", "shop-pr-1")
+    with pytest.raises(ValueError, match="state: 'gone'"):
+        _comment.render("gone", "shop-pr-1")

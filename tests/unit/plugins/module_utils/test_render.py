@@ -1,0 +1,238 @@
+import pytest
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _render
+
+PR = {
+    "repository": "acme/shop",
+    "number": 7,
+    "head_sha": "c" * 40,
+    "branch": "feat/x",
+    "author": "dev",
+    "now": "2026-01-01T00:00:00Z",
+}
+IMAGE = "registry.example/shop@sha256:" + "1" * 64
+ENDPOINTS = [{"ip": "10.96.0.1", "port": 443}, {"ip": "192.0.2.10", "port": 6443}]
+ALL = {"postgresql": True, "mongodb": True, "redis": True, "minio": True, "mariadb": True}
+
+
+def render(data, settings=None, creds=None):
+    config = _config.normalise({"projectId": "shop", **data})
+    enabled = _config.enabled_databases(config)
+    creds = creds if creds is not None else _render.credentials(enabled, {})
+    return _render.render("shop-pr-7", config, PR, IMAGE, "shop-pr-7.example.com", settings or {}, ENDPOINTS, creds)
+
+
+def by(objects, kind, name):
+    (found,) = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
+
+
+def test_order_and_names():
+    objects = render({"databases": ALL, "metrics": {"enabled": True}})
+    kinds = [o["kind"] for o in objects]
+    assert kinds[:3] == ["Namespace", "ResourceQuota", "LimitRange"]
+    assert kinds[3:9] == ["NetworkPolicy"] * 6
+    first_secret, last_secret = kinds.index("Secret"), len(kinds) - 1 - kinds[::-1].index("Secret")
+    assert last_secret < kinds.index("Cluster") < kinds.index("Deployment")
+    assert first_secret > 8
+    assert kinds[-4:] == ["Service", "Middleware", "Ingress", "ServiceMonitor"]
+    assert {
+        o["metadata"]["name"]
+        for o in objects
+        if o["kind"] in ("Deployment", "StatefulSet", "Cluster", "MongoDBCommunity", "Tenant")
+    } == {"app", "redis", "mariadb", "postgresql", "mongodb", "minio"}
+    assert all(o["metadata"].get("namespace") == "shop-pr-7" for o in objects[1:])
+
+
+def test_network_policies():
+    objects = render({"databases": {"postgresql": True}})
+    policies = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "NetworkPolicy"}
+    assert list(policies) == [
+        "default-deny",
+        "allow-same-namespace",
+        "allow-ingress-controller",
+        "allow-observability",
+        "allow-egress",
+        "allow-operators",
+    ]
+    assert all(p["podSelector"] == {} for p in policies.values())
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    ingress = policies["allow-ingress-controller"]["ingress"][0]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 3000}]
+    assert ingress["from"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    egress = policies["allow-egress"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 443}]} in egress
+    assert {"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}], "ports": [{"protocol": "TCP", "port": 6443}]} in egress
+    internet = egress[-1]["to"][0]["ipBlock"]
+    assert (
+        internet["cidr"] == "0.0.0.0/0" and "10.0.0.0/8" in internet["except"] and "100.64.0.0/10" in internet["except"]
+    )
+    assert policies["allow-operators"]["ingress"] == [
+        {
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}}}],
+            "ports": [{"protocol": "TCP", "port": 8000}],
+        }
+    ]
+    observed = policies["allow-observability"]["ingress"][0]["ports"]
+    assert observed == [{"protocol": "TCP", "port": 3000}, {"protocol": "TCP", "port": 9187}]
+
+
+def test_internet_egress_can_be_disabled():
+    objects = render({}, settings={"internet_egress": False})
+    egress = by(objects, "NetworkPolicy", "allow-egress")["spec"]["egress"]
+    assert not any("0.0.0.0/0" in str(rule) for rule in egress)
+
+
+def test_app_environment_and_security():
+    objects = render(
+        {
+            "databases": ALL,
+            "app": {
+                "env": {"LOG_LEVEL": "debug"},
+                "writableDirs": ["/app/cache"],
+                "envFrom": [{"secretRef": {"name": "extra"}}],
+                "replicas": 2,
+            },
+        }
+    )
+    env = by(objects, "ConfigMap", "app-env")["data"]
+    assert env["PORT"] == "3000" and env["PR_NUMBER"] == "7" and env["COMMIT_SHA"] == "c" * 40
+    assert env["BRANCH_NAME"] == "feat/x" and env["PREVIEW_URL"] == "https://shop-pr-7.example.com"
+    assert env["LOG_LEVEL"] == "debug" and env["S3_BUCKET"] == "app" and env["MYSQL_USER"] == "app"
+    deployment = by(objects, "Deployment", "app")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    secret_env = {
+        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in container["env"]
+    }
+    assert secret_env["DATABASE_URL"] == ("postgresql-app", "uri")
+    assert secret_env["PGPASSWORD"] == ("postgresql-app", "password")
+    assert secret_env["MONGODB_URI"] == ("mongodb-app", "connectionString.standard")
+    assert secret_env["REDIS_PASSWORD"] == ("redis", "password")
+    assert secret_env["S3_SECRET_KEY"] == ("minio", "secretKey")
+    assert secret_env["MYSQL_URL"] == ("mariadb", "url")
+    names = {*env, *secret_env}
+    assert names >= {
+        "DATABASE_URL",
+        "PGHOST",
+        "PGPORT",
+        "PGDATABASE",
+        "PGUSER",
+        "PGPASSWORD",
+        "MONGODB_URI",
+        "MONGODB_DATABASE",
+        "REDIS_URL",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_PASSWORD",
+        "S3_ENDPOINT",
+        "S3_ACCESS_KEY",
+        "S3_SECRET_KEY",
+        "S3_BUCKET",
+        "MYSQL_URL",
+        "MYSQL_HOST",
+        "MYSQL_PORT",
+        "MYSQL_DATABASE",
+        "MYSQL_USER",
+        "MYSQL_PASSWORD",
+    }
+    assert container["envFrom"] == [{"configMapRef": {"name": "app-env"}}, {"secretRef": {"name": "extra"}}]
+    assert deployment["spec"]["replicas"] == 2
+    assert pod["priorityClassName"] == "default-app"
+    assert container["image"] == IMAGE
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert [m["mountPath"] for m in container["volumeMounts"]] == ["/tmp", "/app/cache"]
+    assert container["startupProbe"]["httpGet"]["path"] == "/health"
+    assert container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"] == 120
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+
+
+def test_config_change_rolls_pods():
+    def checksum(data):
+        return by(render(data), "Deployment", "app")["spec"]["template"]["metadata"]["annotations"][
+            "k8s-ee/config-checksum"
+        ]
+
+    assert checksum({}) == checksum({})
+    assert checksum({}) != checksum({"app": {"env": {"A": "b"}}})
+    assert checksum({}) != checksum({"databases": {"redis": True}})
+
+
+def test_ingress():
+    objects = render({"ingress": {"annotations": {"traefik.ingress.kubernetes.io/router.tls": "false", "x/y": "z"}}})
+    ingress = by(objects, "Ingress", "app")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
+    assert annotations["traefik.ingress.kubernetes.io/router.tls"] == "false"  # the app's own value wins
+    assert annotations["x/y"] == "z"
+    assert annotations["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "letsencrypt"
+    assert annotations["traefik.ingress.kubernetes.io/router.middlewares"] == "shop-pr-7-app@kubernetescrd"
+    assert ingress["spec"]["rules"][0]["host"] == "shop-pr-7.example.com"
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    middleware = by(objects, "Middleware", "app")
+    assert middleware["spec"]["headers"]["customResponseHeaders"]["X-Robots-Tag"].startswith("noindex")
+    wildcard = by(render({}, settings={"tls_secret": "wildcard-tls"}), "Ingress", "app")
+    assert wildcard["spec"]["tls"] == [{"hosts": ["shop-pr-7.example.com"], "secretName": "wildcard-tls"}]
+    assert "traefik.ingress.kubernetes.io/router.tls.certresolver" not in wildcard["metadata"]["annotations"]
+
+
+def test_ingress_disabled_means_no_ingress():
+    kinds = {o["kind"] for o in render({"ingress": {"enabled": False}})}
+    assert "Ingress" not in kinds and "Middleware" not in kinds
+
+
+def test_database_objects_use_the_configuration():
+    objects = render(
+        {
+            "databases": {
+                "postgresql": {"version": "15", "storage": "2Gi", "bootstrap": {"initSQL": ["CREATE EXTENSION x"]}},
+                "mongodb": {"storage": "3Gi"},
+                "minio": {"storage": "4Gi"},
+                "mariadb": {"storage": "500Mi", "version": "10.11"},
+                "redis": {"version": "7.2"},
+            }
+        }
+    )
+    cluster = by(objects, "Cluster", "postgresql")["spec"]
+    assert cluster["imageName"] == "ghcr.io/cloudnative-pg/postgresql:15"
+    assert cluster["storage"] == {"size": "2Gi"}
+    assert cluster["bootstrap"]["initdb"] == {"database": "app", "owner": "app", "postInitSQL": ["CREATE EXTENSION x"]}
+    mongo = by(objects, "MongoDBCommunity", "mongodb")["spec"]
+    claims = {
+        c["metadata"]["name"]: c["spec"]["resources"]["requests"]["storage"]
+        for c in mongo["statefulSet"]["spec"]["volumeClaimTemplates"]
+    }
+    assert claims == {"data-volume": "3Gi", "logs-volume": "2Gi"}
+    assert mongo["users"][0]["connectionStringSecretName"] == "mongodb-app"
+    tenant = by(objects, "Tenant", "minio")["spec"]
+    assert tenant["pools"][0]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == "4Gi"
+    assert tenant["buckets"] == [{"name": "app"}]
+    mariadb = by(objects, "StatefulSet", "mariadb")["spec"]
+    assert mariadb["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "500Mi"
+    assert mariadb["template"]["spec"]["containers"][0]["image"] == "docker.io/library/mariadb:10.11"
+    redis = by(objects, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
+    assert redis["image"] == "docker.io/library/redis:7.2-alpine"
+    assert "--maxmemory" in redis["args"]
+
+
+@pytest.mark.parametrize("db", ["redis", "mariadb", "minio", "mongodb"])
+def test_generated_credentials_are_kept(db):
+    first = _render.credentials([db], {})
+    assert all(len(v) >= 20 for v in first[db].values())
+    assert _render.credentials([db], first)[db] == first[db]
+    assert _render.credentials([db], {})[db] != first[db]
+
+
+def test_secret_values_lists_every_generated_value():
+    creds = _render.credentials(["redis", "mariadb"], {})
+    objects = render({"databases": {"redis": True, "mariadb": True}}, creds=creds)
+    values = _render.secret_values(objects)
+    assert creds["redis"]["password"] in values
+    assert creds["mariadb"]["rootPassword"] in values
