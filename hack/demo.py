@@ -1,40 +1,112 @@
-"""`make demo`: start a local cluster, bring a sample environment up, show it, tear everything down."""
+"""`make demo`: start a local cluster, bring the sample environment up with pr_up, show it, tear it down.
+
+The local cluster runs no database operators; as in the tests, a stand-in (tests/fake_operators.py)
+does what CloudNativePG does for readiness (its connection Secret and the Cluster's status). There is
+no GitHub token, so the PR comment is printed instead of posted, and the health check is off because
+simulated pods answer no HTTP.
+"""
 
 import argparse
+import json
 import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "cluster"))
+sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
-from localcluster import LocalCluster  # noqa: E402
+from fake_operators import FakeOperators  # noqa: E402
+from localcluster import LocalCluster, binaries  # noqa: E402
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
+
+
+def banner(text):
+    print(f"\n==== {text}", flush=True)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--cluster-dir", default=str(REPO / ".build" / "demo-cluster"))
     parser.add_argument("--config", default=str(REPO / "examples" / "sample-app" / "k8s-ee.yaml"))
-    parser.add_argument("--keep", action="store_true", help="leave the cluster running afterwards")
+    parser.add_argument("--keep", action="store_true", help="leave the environment and the cluster running")
     args = parser.parse_args()
 
     cluster = LocalCluster(args.cluster_dir)
     started = time.monotonic()
     cluster.start()
-    print(f"\n== local Kubernetes ready in {time.monotonic() - started:.1f}s (KUBECONFIG={cluster.kubeconfig})\n")
+    banner(f"local Kubernetes ready in {time.monotonic() - started:.1f}s (KUBECONFIG={cluster.kubeconfig})")
+    kube = Kube(kubeconfig=str(cluster.kubeconfig))
+    if kube.get("PriorityClass", "default-app") is None:  # what site.yml's platform role installs
+        kube.create(
+            {
+                "apiVersion": "scheduling.k8s.io/v1",
+                "kind": "PriorityClass",
+                "metadata": {"name": "default-app"},
+                "value": 100,
+            }
+        )
+    operators = FakeOperators(kube)
+    operators.thread.start()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-demo-"))
+    (work / "allowlist.yaml").write_text("mode: allowlist\norganizations: [demo-org]\n")
+    variables = {
+        "k8s_ee_repository": "demo-org/sample-app",
+        "k8s_ee_pr_number": 1,
+        "k8s_ee_head_sha": "0123456789ab" * 3 + "0123",
+        "k8s_ee_branch": "feature/demo",
+        "k8s_ee_pr_author": "octocat",
+        "k8s_ee_author_association": "MEMBER",
+        "k8s_ee_image": "ghcr.io/demo-org/sample-app@sha256:" + "ab" * 32,
+        "k8s_ee_domain": "preview.localhost",
+        "k8s_ee_config_path": args.config,
+        "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
+        "k8s_ee_health_check": False,
+        "k8s_ee_timeout": 300,
+    }
+    (work / "vars.json").write_text(json.dumps(variables))
     env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(cluster.kubeconfig))
+    env.pop("GITHUB_TOKEN", None)
+    kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
     try:
-        return subprocess.run(
-            ["ansible-playbook", str(REPO / "hack" / "demo.yml"), "-e", f"demo_config={args.config}"],
+        banner("pr_up: create the environment of PR 1 (app + PostgreSQL + Redis)")
+        up = subprocess.run(
+            ["ansible-playbook", str(REPO / "playbooks" / "pr_up.yml"), "-e", f"@{work / 'vars.json'}"],
             env=env,
             check=False,
-        ).returncode
+        )
+        if up.returncode != 0:
+            return up.returncode
+        banner("what is in namespace demo-pr-1")
+        subprocess.run(
+            [
+                *kubectl,
+                "get",
+                "-n",
+                "demo-pr-1",
+                "deployment,statefulset,service,ingress,configmap,secret,"
+                "networkpolicy,resourcequota,limitrange,clusters.postgresql.cnpg.io",
+            ],
+            check=False,
+        )
+        subprocess.run([*kubectl, "describe", "resourcequota", "-n", "demo-pr-1", "environment-quota"], check=False)
+        if args.keep:
+            return 0
+        banner("pr_down: destroy it")
+        down = subprocess.run(
+            ["ansible-playbook", str(REPO / "playbooks" / "pr_down.yml"), "-e", f"@{work / 'vars.json'}"],
+            env=env,
+            check=False,
+        )
+        return down.returncode
     finally:
+        operators.stop.set()
         if not args.keep:
             cluster.stop()
-            print("== local Kubernetes stopped")
+            banner("local Kubernetes stopped")
 
 
 if __name__ == "__main__":
