@@ -77,3 +77,34 @@ def render(state: str, namespace: str, **info) -> str:
         lines += _fence([str(d) for d in info["details"]][:40])
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+PRESERVE_MARKER = "<!-- k8s-ee:preserve -->"
+
+
+def render_preserve(kind: str, namespace: str, **info) -> str:
+    """The separate preserve comment: `preserved`, `warning`, `expired` or `refused`."""
+    lines = [PRESERVE_MARKER]
+    if kind == "preserved":
+        lines.append(f"### 📌 `{namespace}` is preserved until {info['preserve_until']} (by @{info['user']})")
+        if info.get("capped"):
+            lines.append(f"\nYou asked for {info['asked']} hours; preserves last at most 48 hours from now.")
+        lines.append(
+            "\nIt stays after the pull request is closed and is removed when the time is up. "
+            "Comment `/preserve` again to extend it to 48 hours from then."
+        )
+    elif kind == "warning":
+        lines.append(f"### ⏳ The preserve of `{namespace}` ends at {info['preserve_until']} (within the hour)")
+        lines.append("\nComment `/preserve [hours]` to extend it.")
+    elif kind == "expired":
+        fate = (
+            "the pull request is closed, so the environment was destroyed"
+            if info.get("destroyed")
+            else "the environment stays while the pull request is open"
+        )
+        lines.append(f"### ⌛ The preserve of `{namespace}` expired at {info['preserve_until']}; {fate}.")
+    elif kind == "refused":
+        lines.append(f"### ⛔ `/preserve` refused: {info['reason']}")
+    else:
+        raise ValueError(f"kind: {kind!r} is not one of preserved, warning, expired, refused")
+    return "\n".join(lines) + "\n"

@@ -308,9 +308,9 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> 
         )
     for pod in kube.list("Pod", namespace):
         for status in pod.get("status", {}).get("containerStatuses") or []:
-            if status.get("ready"):
-                continue
             state = status.get("state", {})
+            if status.get("ready") and "running" in state:
+                continue
             waiting = state.get("waiting") or {}
             reason = waiting.get("reason") or ("terminated" if "terminated" in state else "not ready")
             details.append(
@@ -333,6 +333,23 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> 
     return details
 
 
+def _pods_running(kube, namespace: str, workload: dict) -> bool:
+    """Every live pod of the workload has all its containers running (a container waiting, for example in
+    CreateContainerConfigError, is never counted as up, whatever its ready flag says)."""
+    labels = workload.get("spec", {}).get("selector", {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = [
+        p for p in kube.list("Pod", namespace, label_selector=selector) if not p["metadata"].get("deletionTimestamp")
+    ]
+    if not pods:
+        return False
+    for pod in pods:
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        if not statuses or not all("running" in (c.get("state") or {}) and c.get("ready") for c in statuses):
+            return False
+    return True
+
+
 def wait_ready(
     kube,
     namespace: str,
@@ -349,7 +366,7 @@ def wait_ready(
     for step, kind, name, ready in steps:
         while True:
             obj = kube.get(kind, name, namespace)
-            if ready(obj):
+            if ready(obj) and (kind not in ("Deployment", "StatefulSet") or _pods_running(kube, namespace, obj)):
                 break
             if clock() >= deadline:
                 raise LifecycleError(
@@ -419,6 +436,7 @@ class UpRequest:
     health_url: str | None = None
     max_environments: int | None = None
     collect_logs: bool = True
+    create: bool = True  # False: update an existing environment only (trigger: on-demand)
 
 
 def up(
@@ -434,6 +452,19 @@ def up(
     deadline = started + request.timeout
     live_ns = kube.get("Namespace", request.namespace)
     state = ownership(live_ns, request.pr["repository"])
+    if state == "missing" and not request.create:
+        return {
+            "changed": False,
+            "state": "not created",
+            "objects": [],
+            "diff": [],
+            "created": False,
+            "namespace": request.namespace,
+            "url": f"https://{request.host}",
+            "quota": env_quota(request.config),
+            "databases": enabled_databases(request.config),
+            "secret_values": [],
+        }
     quota_hard = env_quota(request.config)
     settings = {**_render.DEFAULT_SETTINGS, **(request.settings or {})}
     if kube.get("PriorityClass", settings["priority_class"]) is None:

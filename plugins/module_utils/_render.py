@@ -50,6 +50,8 @@ DEFAULT_SETTINGS = {
     "operator_namespaces": {"postgresql": "cnpg-system", "mongodb": "mongodb", "minio": "minio-operator"},
     "internet_egress": True,
     "priority_class": "default-app",
+    # the app runs as this non-root user whatever the image's USER is (runAsNonRoot needs a numeric user)
+    "app_run_as_user": 10001,
 }
 
 # Secrets the platform generates (name -> keys); PostgreSQL's and MongoDB's connection Secrets are
@@ -594,7 +596,13 @@ def _app(namespace: str, config: dict, pr: dict, image: str, url: str, settings:
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         "terminationGracePeriodSeconds": 30,
-                        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": settings["app_run_as_user"],
+                            "runAsGroup": settings["app_run_as_user"],
+                            "fsGroup": settings["app_run_as_user"],
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
                         "containers": [
                             {
                                 "name": "app",

@@ -86,6 +86,13 @@ options:
     description: On failure, add the last log lines of crashed containers to the report.
     type: bool
     default: true
+  create:
+    description:
+      - Whether a missing environment may be created. With C(false) only an existing one is updated, and a missing
+        one is left missing (RV(state) C(not created)); pr_up passes C(false) for C(trigger=on-demand) until a
+        maintainer comments C(/deploy-preview).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - k8s_ee.platform.cluster
   - ansible.builtin.action_common_attributes
@@ -121,7 +128,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 state:
-  description: C(present), or for O(state=absent) C(deleted), C(absent) (nothing to do) or C(preserved) (kept).
+  description:
+    - C(present), or C(not created) when O(create=false) and there was no environment.
+    - For O(state=absent) C(deleted), C(absent) (nothing to do) or C(preserved) (kept).
   returned: always
   type: str
 namespace:
@@ -201,6 +210,7 @@ def main():
             "health_url": {"type": "str"},
             "max_environments": {"type": "int", "default": 0},
             "collect_logs": {"type": "bool", "default": True},
+            "create": {"type": "bool", "default": True},
         },
         required_if=[("state", "present", ("namespace", "config", "host", "pr_number", "image"))],
         required_one_of=[("namespace", "pr_number")],
@@ -234,13 +244,14 @@ def main():
                 health_url=p["health_url"],
                 max_environments=p["max_environments"] or None,
                 collect_logs=p["collect_logs"],
+                create=p["create"],
             )
             result = up(kube, request, check_mode=module.check_mode, want_diff=module._diff)
             module.no_log_values.update(result.pop("secret_values"))
             diffs = result.pop("diff")
             if module._diff:
                 result["diff"] = diffs
-            result["state"] = "present"
+            result.setdefault("state", "present")
     except LifecycleError as exc:
         module.fail_json(msg=str(exc), step=exc.step, details=exc.details)
     except KubeError as exc:

@@ -86,7 +86,17 @@ class Playbooks:
     def __init__(self, cluster, github, allowlist, tmp):
         self.cluster, self.github, self.allowlist, self.tmp = cluster, github, allowlist, tmp
 
+    def start(self, name, **extra):
+        """Start a playbook without waiting (for races); returns the Popen."""
+        argv, env = self._command(name, False, False, True, extra)
+        return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def run(self, name, check=False, diff=False, token=True, **extra):
+        argv, env = self._command(name, check, diff, token, extra)
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
+        return PlaybookResult(proc)
+
+    def _command(self, name, check, diff, token, extra):
         variables = {
             "k8s_ee_repository": "acme/shop",
             "k8s_ee_head_sha": "a" * 40,
@@ -119,8 +129,7 @@ class Playbooks:
             argv.append("--check")
         if diff:
             argv.append("--diff")
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
-        return PlaybookResult(proc)
+        return argv, env
 
 
 class PlaybookResult:
@@ -155,7 +164,7 @@ class PlaybookResult:
         return out
 
     def __repr__(self):
-        return f"<playbook rc={self.rc} stats={self.stats} failures={self.failures()} stderr={self.stderr[-1500:]}>"
+        return f"<playbook rc={self.rc} failures={self.failures()} stats={self.stats} stderr={self.stderr[-1500:]}>"
 
 
 @pytest.fixture(scope="session")

@@ -283,3 +283,53 @@ def test_without_token_the_comment_is_printed(playbooks, kube, github, app):
     assert comments(github, app.number) == []
     assert "Preview environment: deployed" in result.task("Show the comment")["msg"]
     assert playbooks.run("pr_down", token=False, k8s_ee_pr_number=app.number).rc == 0
+
+
+def test_failure_reports_the_object_and_its_events(playbooks, kube, github, app):
+    """A Secret the app names does not exist: the real kubelet keeps the pod in CreateContainerConfigError."""
+    path = app.config({"projectId": "shop", "app": {"envFrom": [{"secretRef": {"name": "not-created"}}]}})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_timeout=20)
+    assert result.rc != 0
+    assert kube.get("Namespace", app.namespace) is not None  # left for debugging
+    (comment,) = comments(github, app.number)
+    assert "Preview environment: failed" in comment["body"]
+    assert "Failed step: wait for app — Deployment/app in " in comment["body"]
+    assert "CreateContainerConfigError" in comment["body"]
+    assert 'secret "not-created" not found' in comment["body"]
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
+def test_health_check_through_a_real_http_server(playbooks, kube, github, app):
+    """The health check runs in the playbook, here against a real HTTP server on loopback."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200 if len(seen) > 1 else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = app.config({"projectId": "shop", "app": {"healthPath": "/healthz"}})
+        result = playbooks.run(
+            "pr_up",
+            k8s_ee_pr_number=app.number,
+            k8s_ee_config_path=path,
+            k8s_ee_health_check=True,
+            k8s_ee_health_url=f"http://127.0.0.1:{server.server_port}/healthz",
+        )
+        assert result.rc == 0, result
+        assert seen == ["/healthz", "/healthz"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0

@@ -1,0 +1,240 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Preserve an environment (SPEC 9), expire preserves (SPEC 10) and clean up orphans (SPEC 10).
+
+Business time is passed in (`now`, seconds since the epoch), so tests need no sleeping. Caps are
+checked under a cluster-wide Lease so concurrent commands cannot both take the last slot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import time
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
+    EPHEMERAL_SELECTOR,
+    LifecycleError,
+    ownership,
+)
+
+MAX_HOURS = 48
+PER_USER = 3
+LOCK_NAME = "k8s-ee-preserve"
+LOCK_SECONDS = 30
+FIELD_MANAGER = "k8s-ee-preserve"
+ANN_UNTIL, ANN_BY, ANN_WARNED = "k8s-ee/preserve-until", "k8s-ee/preserved-by", "k8s-ee/preserve-warned"
+PRESERVED_SELECTOR = f"{EPHEMERAL_SELECTOR},{_naming.LABEL_PRESERVE}=true"
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def _micro(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Lock:
+    """A Lease held while caps are counted and the preserve label is written."""
+
+    def __init__(
+        self, kube, namespace: str, name: str = LOCK_NAME, wait: float = 60, clock=time.time, sleep=time.sleep
+    ):
+        self.kube, self.namespace, self.name = kube, namespace, name
+        self.wait, self.clock, self.sleep = wait, clock, sleep
+        self.holder = f"{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns()}"
+
+    def _lease(self, resource_version=None):
+        now = _micro(self.clock())
+        meta = {"name": self.name, "namespace": self.namespace}
+        if resource_version:
+            meta["resourceVersion"] = resource_version
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": meta,
+            "spec": {
+                "holderIdentity": self.holder,
+                "leaseDurationSeconds": LOCK_SECONDS,
+                "acquireTime": now,
+                "renewTime": now,
+            },
+        }
+
+    def __enter__(self):
+        deadline = self.clock() + self.wait
+        while True:
+            lease = self.kube.get("Lease", self.name, self.namespace)
+            try:
+                if lease is None:
+                    self.kube.create(self._lease())
+                    return self
+                spec = lease.get("spec") or {}
+                renewed = spec.get("renewTime")
+                expired = (
+                    renewed is None
+                    or datetime.datetime.strptime(renewed, "%Y-%m-%dT%H:%M:%S.%fZ")
+                    .replace(tzinfo=datetime.UTC)
+                    .timestamp()
+                    + spec.get("leaseDurationSeconds", LOCK_SECONDS)
+                    < self.clock()
+                )
+                if not spec.get("holderIdentity") or expired:
+                    # an update with the resourceVersion we read: only one of two racers succeeds
+                    self.kube.update(self._lease(lease["metadata"]["resourceVersion"]))
+                    return self
+            except KubeError as exc:
+                if exc.status not in (409,):
+                    raise
+            if self.clock() >= deadline:
+                raise LifecycleError(
+                    "lock", f"another preserve command holds Lease {self.namespace}/{self.name}; try again in a minute"
+                )
+            self.sleep(0.2)
+
+    def __exit__(self, *exc):
+        lease = self.kube.get("Lease", self.name, self.namespace)
+        if lease and (lease.get("spec") or {}).get("holderIdentity") == self.holder:
+            lease["spec"]["holderIdentity"] = ""
+            try:
+                self.kube.update(lease)
+            except KubeError as error:
+                if error.status != 409:
+                    raise
+
+
+def _preserved(kube) -> list[dict]:
+    return kube.list("Namespace", label_selector=PRESERVED_SELECTOR)
+
+
+def preserve(
+    kube,
+    namespace: str,
+    repository: str,
+    user: str,
+    hours: int | None,
+    now: float,
+    lock_namespace: str,
+    total_cap: int | None = None,
+    per_user: int = PER_USER,
+) -> dict:
+    """Label the environment preserved until now + hours (at most 48); enforce the caps atomically."""
+    asked = hours if hours is not None else MAX_HOURS
+    if asked < 1:
+        raise LifecycleError("preserve", f"hours: {asked} is not a number of hours from 1 to {MAX_HOURS}")
+    granted = min(asked, MAX_HOURS)
+    with Lock(kube, lock_namespace):
+        live = kube.get("Namespace", namespace)
+        if ownership(live, repository) == "missing":
+            raise LifecycleError(
+                "preserve", f"there is no environment {namespace} to preserve; deploy it first (/deploy-preview)"
+            )
+        others = [ns for ns in _preserved(kube) if ns["metadata"]["name"] != namespace]
+        mine = [
+            ns["metadata"]["name"]
+            for ns in others
+            if (ns["metadata"].get("annotations") or {}).get(ANN_BY, "").lower() == user.lower()
+        ]
+        if len(mine) >= per_user:
+            raise LifecycleError(
+                "preserve",
+                f"{user} already preserves {len(mine)} environments "
+                f"({', '.join(sorted(mine))}); at most {per_user} per user — let one expire first",
+            )
+        if total_cap and len(others) >= total_cap:
+            raise LifecycleError(
+                "preserve",
+                f"{len(others)} environments are preserved and the operator allows at "
+                f"most {total_cap}; try again when one expires",
+            )
+        until = rfc3339(now + granted * 3600)
+        kube.request(
+            "PATCH",
+            f"/api/v1/namespaces/{namespace}",
+            body={
+                "metadata": {
+                    "labels": {_naming.LABEL_PRESERVE: "true"},
+                    "annotations": {ANN_UNTIL: until, ANN_BY: user, ANN_WARNED: "false"},
+                }
+            },
+            query={"fieldManager": FIELD_MANAGER},
+            content_type="application/merge-patch+json",
+        )
+    return {
+        "changed": True,
+        "namespace": namespace,
+        "preserve_until": until,
+        "hours": granted,
+        "capped": asked > MAX_HOURS,
+        "asked": asked,
+    }
+
+
+def unpreserve(kube, namespace: str) -> None:
+    kube.request(
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}",
+        body={
+            "metadata": {
+                "labels": {_naming.LABEL_PRESERVE: None},
+                "annotations": {ANN_UNTIL: None, ANN_BY: None, ANN_WARNED: None},
+            }
+        },
+        query={"fieldManager": FIELD_MANAGER},
+        content_type="application/merge-patch+json",
+    )
+
+
+def mark_warned(kube, namespace: str) -> None:
+    kube.request(
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}",
+        body={"metadata": {"annotations": {ANN_WARNED: "true"}}},
+        query={"fieldManager": FIELD_MANAGER},
+        content_type="application/merge-patch+json",
+    )
+
+
+def environment_of(ns: dict) -> dict:
+    meta = ns["metadata"]
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    number = labels.get(_naming.LABEL_PR, "")
+    return {
+        "namespace": meta["name"],
+        "repository": annotations.get(_naming.ANNOTATION_REPOSITORY),
+        "pr_number": int(number) if number.isdigit() else None,
+        "preserve_until": annotations.get(ANN_UNTIL),
+        "preserved_by": annotations.get(ANN_BY),
+        "warned": annotations.get(ANN_WARNED) == "true",
+        "preserved": labels.get(_naming.LABEL_PRESERVE) == "true",
+        "terminating": bool(meta.get("deletionTimestamp")),
+    }
+
+
+def expiry_plan(kube, now: float, warn_before: float = 3600) -> list[dict]:
+    """What preserve_expiry does for each preserved environment: warn, expire, or nothing."""
+    plan = []
+    for ns in _preserved(kube):
+        env = environment_of(ns)
+        until = parse_rfc3339(env["preserve_until"])
+        if until is None or until <= now:
+            env["action"] = "expire"
+        elif until - now <= warn_before and not env["warned"]:
+            env["action"] = "warn"
+        else:
+            env["action"] = "keep"
+        plan.append(env)
+    return sorted(plan, key=lambda e: e["namespace"])

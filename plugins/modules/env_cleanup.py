@@ -1,0 +1,116 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: env_cleanup
+short_description: Delete environments whose pull request is closed or gone
+version_added: 0.1.0
+author: k8s-ee maintainers (@k8s-ee)
+description:
+  - Candidates are namespaces labelled C(app.kubernetes.io/managed-by=k8s-ee) and C(k8s-ee/type=ephemeral) that
+    are not preserved. One GitHub request per distinct pull request decides.
+  - Deletes when the pull request is closed or merged since more than O(grace_period) seconds, or when it is not
+    found (404) while its repository is readable. Every other answer (401, 403 or 404 for the repository, 5xx,
+    timeouts, rate limits) is unknown; the namespace is skipped and the error counted.
+  - At most O(max_deletions) deletions per run; O(dry_run) lists what would be deleted.
+  - Fails after finishing the run when there were errors, so alerting sees a broken token.
+options:
+  dry_run:
+    description: Only list what would be deleted.
+    type: bool
+    default: false
+  grace_period:
+    description: Seconds a closed pull request's environment is kept (a pr_down in flight finishes first).
+    type: int
+    default: 600
+  max_deletions:
+    description: The most environments deleted in one run.
+    type: int
+    default: 10
+  now:
+    description: The current time as seconds since the epoch (for tests); the real time when not given.
+    type: float
+extends_documentation_fragment:
+  - k8s_ee.platform.cluster
+  - k8s_ee.platform.github
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Check mode is a dry run.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Remove what missed events left behind
+  k8s_ee.platform.env_cleanup:
+    max_deletions: 10
+  register: cleanup
+"""
+
+RETURN = r"""
+summary:
+  description: C(checked), C(deleted) or C(would_delete) (namespace and reason), C(skipped) (count per reason),
+    C(errors) and C(github_requests).
+  returned: always
+  type: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, GITHUB_ARGS, kube_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._cleanup import cleanup
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            **CLUSTER_ARGS,
+            **GITHUB_ARGS,
+            "dry_run": {"type": "bool", "default": False},
+            "grace_period": {"type": "int", "default": 600},
+            "max_deletions": {"type": "int", "default": 10},
+            "now": {"type": "float"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not p["token"]:
+        module.fail_json(
+            msg="token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no "
+            "pull request's state is known and nothing can be cleaned up safely"
+        )
+    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"])
+    try:
+        summary = cleanup(
+            kube_from_params(p),
+            github,
+            p["now"] or time.time(),
+            grace=p["grace_period"],
+            dry_run=p["dry_run"] or module.check_mode,
+            max_deletions=p["max_deletions"],
+        )
+    except KubeError as exc:
+        module.fail_json(msg=f"Kubernetes API: {exc}")
+    changed = bool(summary["deleted"])
+    if summary["errors"]:
+        module.fail_json(
+            msg=f"{len(summary['errors'])} error(s) while asking GitHub: " + "; ".join(summary["errors"]),
+            summary=summary,
+            changed=changed,
+        )
+    module.exit_json(changed=changed, summary=summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: env_preserve
+short_description: Keep a pull request's environment after it is closed, for up to 48 hours
+version_added: 0.1.0
+author: k8s-ee maintainers (@k8s-ee)
+description:
+  - Labels the environment C(k8s-ee/preserve=true) with C(k8s-ee/preserve-until) = now + O(hours) (default and
+    maximum 48; more is capped and said so) and C(k8s-ee/preserved-by). Repeating it extends to now + O(hours).
+  - At most 3 preserved environments per user across the cluster, and at most O(total_cap) in all. The caps are
+    counted and the label written while holding a Lease, so two concurrent commands cannot both take the last slot.
+  - Upserts the separate preserve comment on the pull request (its own hidden marker) when a token is given.
+options:
+  repository:
+    description: The repository, C(owner/repo).
+    type: str
+    required: true
+  pr_number:
+    description: The pull request number.
+    type: int
+    required: true
+  user:
+    description:
+      - Who asked (the commenter). Their write permission is checked before, by M(k8s_ee.platform.pr_command).
+    type: str
+    required: true
+  hours:
+    description: How long from now; 48 when not given.
+    type: int
+  pr_open:
+    description: Whether the pull request is open; only open pull requests can be preserved.
+    type: bool
+    required: true
+  total_cap:
+    description: The most preserved environments the cluster may hold (0 means no cap beyond 3 per user).
+    type: int
+    default: 0
+  lock_namespace:
+    description: Namespace of the Lease that serialises preserve commands.
+    type: str
+    default: platform
+  now:
+    description: The current time as seconds since the epoch (for tests); the real time when not given.
+    type: float
+extends_documentation_fragment:
+  - k8s_ee.platform.cluster
+  - k8s_ee.platform.github
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: none
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Preserve PR 42 for a day
+  k8s_ee.platform.env_preserve:
+    repository: acme/shop
+    pr_number: 42
+    user: octocat
+    hours: 24
+    pr_open: true
+"""
+
+RETURN = r"""
+namespace:
+  description: The preserved namespace.
+  returned: success
+  type: str
+preserve_until:
+  description: Until when (RFC 3339 UTC).
+  returned: success
+  type: str
+hours:
+  description: The hours granted (at most 48).
+  returned: success
+  type: int
+capped:
+  description: Whether more than 48 hours were asked for.
+  returned: success
+  type: bool
+body:
+  description: The preserve comment.
+  returned: always
+  type: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, GITHUB_ARGS, kube_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import LifecycleError, find_namespace
+from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import preserve
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            **CLUSTER_ARGS,
+            **GITHUB_ARGS,
+            "repository": {"type": "str", "required": True},
+            "pr_number": {"type": "int", "required": True},
+            "user": {"type": "str", "required": True},
+            "hours": {"type": "int"},
+            "pr_open": {"type": "bool", "required": True},
+            "total_cap": {"type": "int", "default": 0},
+            "lock_namespace": {"type": "str", "default": "platform"},
+            "now": {"type": "float"},
+        },
+    )
+    p = module.params
+    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"]) if p["token"] else None
+    namespace = f"(pull request #{p['pr_number']})"
+
+    def comment(kind, **info):
+        body = _comment.render_preserve(kind, namespace, **info)
+        if github:
+            github.upsert_comment(p["repository"], p["pr_number"], _comment.PRESERVE_MARKER, body)
+        return body
+
+    try:
+        kube = kube_from_params(p)
+        namespace = find_namespace(kube, p["repository"], p["pr_number"]) or namespace
+        if not p["pr_open"]:
+            raise LifecycleError("preserve", "the pull request is closed; only an open pull request can be preserved")
+        result = preserve(
+            kube,
+            namespace,
+            p["repository"],
+            p["user"],
+            p["hours"],
+            p["now"] or time.time(),
+            p["lock_namespace"],
+            total_cap=p["total_cap"] or None,
+        )
+        body = comment(
+            "preserved",
+            user=p["user"],
+            preserve_until=result["preserve_until"],
+            capped=result["capped"],
+            asked=result["asked"],
+        )
+    except LifecycleError as exc:
+        try:
+            body = comment("refused", reason=str(exc))
+        except GitHubError as gh:
+            module.fail_json(msg=f"{exc}; and the comment failed: {gh}", step=exc.step)
+        module.fail_json(msg=str(exc), step=exc.step, body=body)
+    except (KubeError, GitHubError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(body=body, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Pure parts of the lifecycle: ownership, timestamps, the health check against a real HTTP server."""
+
+import http.server
+import threading
+
+import pytest
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
+
+
+def namespace(labels=None, annotations=None):
+    return {"metadata": {"name": "shop-pr-1", "labels": labels or {}, "annotations": annotations or {}}}
+
+
+MANAGED = {"app.kubernetes.io/managed-by": "k8s-ee"}
+
+
+def test_ownership():
+    assert _lifecycle.ownership(None, "acme/shop") == "missing"
+    assert _lifecycle.ownership(namespace(MANAGED, {"k8s-ee/repository": "Acme/Shop"}), "acme/shop") == "ours"
+    with pytest.raises(_lifecycle.LifecycleError, match="belongs to evil/shop, not acme/shop"):
+        _lifecycle.ownership(namespace(MANAGED, {"k8s-ee/repository": "evil/shop"}), "acme/shop")
+    with pytest.raises(_lifecycle.LifecycleError, match="belongs to no repository annotation"):
+        _lifecycle.ownership(namespace(MANAGED), "acme/shop")
+    with pytest.raises(_lifecycle.LifecycleError, match="not managed by k8s-ee"):
+        _lifecycle.ownership(namespace({}, {"k8s-ee/repository": "acme/shop"}), "acme/shop")
+
+
+def test_seconds_between():
+    assert _lifecycle.seconds_between("2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z") == 65
+    assert _lifecycle.seconds_between(None, "2026-01-01T00:00:00Z") is None
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on loopback answering the statuses queued in `server.statuses`."""
+    statuses = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            status = statuses.pop(0) if statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            self.server.paths.append(self.path)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.paths = []
+    httpd.statuses = statuses
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_health_check_waits_for_2xx(server):
+    server.statuses.extend([503, 502])
+    clock = Clock()
+    fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{server.server_port}/health")
+    assert _lifecycle.check_health(fetch, deadline=60, clock=clock, sleep=clock.sleep) == 200
+    assert server.paths == ["/health"] * 3
+    assert clock.now == 4.0
+
+
+def test_health_check_fails_at_the_deadline(server):
+    server.statuses.extend([500] * 100)
+    clock = Clock()
+    fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{server.server_port}/health")
+    with pytest.raises(
+        _lifecycle.LifecycleError, match=r"did not return 2xx before the timeout \(last: 500\)"
+    ) as raised:
+        _lifecycle.check_health(fetch, deadline=10, clock=clock, sleep=clock.sleep)
+    assert raised.value.step == "health check"
+    assert len(server.paths) == 6
+
+
+def test_health_check_reports_a_refused_connection():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clock = Clock()
+    fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{port}/health", timeout=1)
+    with pytest.raises(_lifecycle.LifecycleError, match="Connection refused"):
+        _lifecycle.check_health(fetch, deadline=3, clock=clock, sleep=clock.sleep)
