@@ -15,6 +15,8 @@ BUILD := $(CURDIR)/.build
 COLLECTIONS := $(BUILD)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/k8s_ee/platform
 CLUSTER_DIR := $(BUILD)/cluster
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(K8S_EE_CACHE)/tools-actionlint-$(ACTIONLINT_VERSION)/actionlint
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -45,9 +47,12 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn $(CURDIR) $(COLLECTION_LINK)
 
-.PHONY: schema
+.PHONY: schema role-docs
 schema:
 	$(PYTHON) hack/sync_schema.py
+
+role-docs: venv
+	$(BIN)/python hack/role_docs.py
 
 # ---------------------------------------------------------------- local cluster
 
@@ -73,8 +78,17 @@ demo: venv cluster-build
 .PHONY: test lint sanity unit integration
 test: lint sanity unit integration
 
-lint: venv
+$(ACTIONLINT):
+	GOBIN=$(dir $(ACTIONLINT)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+.PHONY: shellcheck
+shellcheck:
+	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
+
+lint: venv $(ACTIONLINT) shellcheck
 	$(BIN)/python hack/sync_schema.py --check
+	$(BIN)/python hack/role_docs.py --check
+	$(ACTIONLINT) -shellcheck=shellcheck examples/github/workflows/*.yml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .
