@@ -52,12 +52,12 @@ def server():
             pass
 
         def do_GET(self):
+            self.server.paths.append(self.path)  # before answering, so the client never sees an unrecorded call
             status = statuses.pop(0) if statuses else 200
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
-            self.server.paths.append(self.path)
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.paths = []
