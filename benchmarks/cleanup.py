@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -36,6 +35,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from github_fake import FakeGitHub
+    from harness import playbook_env
 
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
@@ -47,12 +47,11 @@ def main() -> int:
             distinct = set()
             counts = dict.fromkeys(KINDS, 0)
             for index in range(args.environments):
-                kind = KINDS[index % len(KINDS)]
-                number = 1000 + index // 2 * 2 if index % 5 == 0 else 1000 + index  # some PRs have two projects
-                project = "web" if index % 5 == 0 and index % 2 else "api"
-                name = f"{project}-pr-{number}"
-                if kube.get("Namespace", name):
-                    continue
+                # every fifth namespace is a second project ("web") of the previous pull request
+                second = index % 5 == 4
+                number = 1000 + index - (1 if second else 0)
+                kind = KINDS[number % len(KINDS)]
+                name = f"{'web' if second else 'api'}-pr-{number}"
                 labels = {
                     "app.kubernetes.io/managed-by": "k8s-ee",
                     "k8s-ee/type": "ephemeral",
@@ -83,14 +82,7 @@ def main() -> int:
             variables.write_text(
                 json.dumps({"k8s_ee_github_api_url": github.url, "k8s_ee_now": NOW, "k8s_ee_max_deletions_per_run": 10})
             )
-            env = dict(
-                os.environ,
-                K8S_AUTH_KUBECONFIG=str(cluster.kubeconfig),
-                GITHUB_TOKEN=github.token,
-                ANSIBLE_CONFIG=str(REPO / "tests" / "ansible.cfg"),
-                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-            )
+            env = playbook_env(cluster.kubeconfig, github.token)
             before = len(github.requests)
             started = time.monotonic()
             proc = subprocess.run(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -115,6 +114,7 @@ def main() -> int:
 
     from fake_operators import FakeOperators
     from github_fake import FakeGitHub
+    from harness import ensure_priority_classes, playbook_env
 
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
@@ -122,28 +122,14 @@ def main() -> int:
     cluster.start()
     try:
         kube = Kube(kubeconfig=str(cluster.kubeconfig))
-        kube.create(
-            {
-                "apiVersion": "scheduling.k8s.io/v1",
-                "kind": "PriorityClass",
-                "metadata": {"name": "default-app"},
-                "value": 100,
-            }
-        )
+        ensure_priority_classes(kube)
         operators = FakeOperators(kube)
         operators.thread.start()
         work = pathlib.Path(tempfile.mkdtemp())
         (work / "k8s-ee.yaml").write_text(json.dumps(CONFIG))
         (work / "allowlist.yaml").write_text("mode: disabled\n")
         with FakeGitHub() as github:
-            env = dict(
-                os.environ,
-                K8S_AUTH_KUBECONFIG=str(cluster.kubeconfig),
-                GITHUB_TOKEN=github.token,
-                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                ANSIBLE_CONFIG=str(REPO / "tests" / "ansible.cfg"),
-                ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-            )
+            env = playbook_env(cluster.kubeconfig, github.token)
             variables = {
                 "k8s_ee_repository": "acme/bench",
                 "k8s_ee_pr_number": 1,

@@ -8,7 +8,6 @@ simulated pods answer no HTTP.
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -19,6 +18,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
 from fake_operators import FakeOperators  # noqa: E402
+from harness import ensure_priority_classes, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
@@ -40,15 +40,7 @@ def main() -> int:
     cluster.start()
     banner(f"local Kubernetes ready in {time.monotonic() - started:.1f}s (KUBECONFIG={cluster.kubeconfig})")
     kube = Kube(kubeconfig=str(cluster.kubeconfig))
-    if kube.get("PriorityClass", "default-app") is None:  # what site.yml's platform role installs
-        kube.create(
-            {
-                "apiVersion": "scheduling.k8s.io/v1",
-                "kind": "PriorityClass",
-                "metadata": {"name": "default-app"},
-                "value": 100,
-            }
-        )
+    ensure_priority_classes(kube)  # what site.yml's platform role installs
     operators = FakeOperators(kube)
     operators.thread.start()
     work = pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-demo-"))
@@ -68,8 +60,7 @@ def main() -> int:
         "k8s_ee_timeout": 300,
     }
     (work / "vars.json").write_text(json.dumps(variables))
-    env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(cluster.kubeconfig))
-    env.pop("GITHUB_TOKEN", None)
+    env = playbook_env(cluster.kubeconfig, json_output=False)
     kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
     try:
         banner("pr_up: create the environment of PR 1 (app + PostgreSQL + Redis)")

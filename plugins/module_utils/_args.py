@@ -25,3 +25,12 @@ def kube_from_params(params):
     if kubeconfig and ":" in kubeconfig:  # KUBECONFIG may list several files; the client reads the first
         kubeconfig = kubeconfig.split(":")[0]
     return Kube(kubeconfig=kubeconfig, context=params.get("context"))
+
+
+def github_from_params(params):
+    """The GitHub client of a module's GITHUB_ARGS, or None without a token."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub
+
+    if not params.get("token"):
+        return None
+    return GitHub(params["token"], params["api_url"], timeout=params["request_timeout"])

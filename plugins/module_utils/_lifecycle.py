@@ -485,6 +485,7 @@ def up(
         request.namespace, request.config, pr, request.image, request.host, request.settings, api_endpoints(kube), creds
     )
     namespace_obj = objects[0]
+    warnings = guard_quota_shrink(kube, request.namespace, objects[1]) if live_ns else []
     kept = {ANN_CREATED: annotations.get(ANN_CREATED) or now}
     if annotations.get(ANN_READY):
         kept[ANN_READY] = annotations[ANN_READY]
@@ -498,9 +499,10 @@ def up(
         "created": live_ns is None,
         "namespace": request.namespace,
         "url": f"https://{request.host}",
-        "quota": quota_hard,
+        "quota": objects[1]["spec"]["hard"],
         "databases": enabled,
         "secret_values": secrets,
+        "warnings": warnings,
     }
     if check_mode:
         return result
@@ -537,6 +539,34 @@ def up(
         time_to_ready=seconds_between(updated_at, ready_at),
     )
     return result
+
+
+def _amount(key: str, value) -> float:
+    if key.endswith(".cpu"):
+        return float(q.millicores(value))
+    if key.endswith(".memory") or key.endswith(".storage"):
+        return float(q.mebibytes(value))
+    return float(q.parse(value))
+
+
+def guard_quota_shrink(kube, namespace: str, quota: dict) -> list[str]:
+    """SPEC 3.1: a smaller quota never makes what runs invalid. Where the new hard value is below what the
+    namespace uses now, the live value is kept (in `quota`, before it is applied) and the change reported."""
+    live = kube.get("ResourceQuota", quota["metadata"]["name"], namespace)
+    if not live:
+        return []
+    used = (live.get("status") or {}).get("used") or {}
+    live_hard = (live.get("spec") or {}).get("hard") or {}
+    warnings = []
+    for key, wanted in quota["spec"]["hard"].items():
+        if key in used and key in live_hard and _amount(key, wanted) < _amount(key, used[key]):
+            quota["spec"]["hard"][key] = live_hard[key]
+            warnings.append(
+                f"quota {key}: {wanted} would be below what runs now ({used[key]}); kept {live_hard[key]} "
+                "until the environment uses less (a disabled database keeps its objects and data until "
+                "the environment is destroyed)"
+            )
+    return warnings
 
 
 def find_namespace(kube, repository: str, number: int) -> str | None:

@@ -99,6 +99,17 @@ def _restricted_container() -> dict:
     }
 
 
+def _pod_security(uid: int) -> dict:
+    """Pod-level security of every workload the platform runs itself: a fixed non-root user and group."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def _resources(cpu_request, memory_request, cpu_limit, memory_limit) -> dict:
     return {
         "requests": {"cpu": cpu_request, "memory": memory_request},
@@ -322,13 +333,7 @@ def _redis(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
                     "spec": {
                         "priorityClassName": settings["priority_class"],
                         "automountServiceAccountToken": False,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 999,
-                            "runAsGroup": 999,
-                            "fsGroup": 999,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": _pod_security(999),
                         "containers": [
                             {
                                 "name": "redis",
@@ -401,13 +406,7 @@ def _mariadb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
                     "spec": {
                         "priorityClassName": settings["priority_class"],
                         "automountServiceAccountToken": False,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 999,
-                            "runAsGroup": 999,
-                            "fsGroup": 999,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": _pod_security(999),
                         "containers": [
                             {
                                 "name": "mariadb",
@@ -596,13 +595,7 @@ def _app(namespace: str, config: dict, pr: dict, image: str, url: str, settings:
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         "terminationGracePeriodSeconds": 30,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": settings["app_run_as_user"],
-                            "runAsGroup": settings["app_run_as_user"],
-                            "fsGroup": settings["app_run_as_user"],
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": _pod_security(settings["app_run_as_user"]),
                         "containers": [
                             {
                                 "name": "app",

@@ -66,9 +66,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, GITHUB_ARGS, kube_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLUSTER_ARGS,
+    GITHUB_ARGS,
+    github_from_params,
+    kube_from_params,
+)
 from ansible_collections.k8s_ee.platform.plugins.module_utils._cleanup import cleanup
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 
 
@@ -90,7 +94,7 @@ def main():
             msg="token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no "
             "pull request's state is known and nothing can be cleaned up safely"
         )
-    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"])
+    github = github_from_params(p)
     try:
         summary = cleanup(
             kube_from_params(p),

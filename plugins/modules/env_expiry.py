@@ -59,8 +59,13 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, GITHUB_ARGS, kube_from_params
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLUSTER_ARGS,
+    GITHUB_ARGS,
+    github_from_params,
+    kube_from_params,
+)
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import LifecycleError, down, now_rfc3339
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import expiry_plan, mark_warned, unpreserve
@@ -124,7 +129,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"]) if p["token"] else None
+    github = github_from_params(p)
     try:
         kube = kube_from_params(p)
         summary = run(kube, github, p["now"] or time.time(), p["warn_before"], p["timeout"], module.check_mode)

@@ -98,8 +98,13 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, GITHUB_ARGS, kube_from_params
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLUSTER_ARGS,
+    GITHUB_ARGS,
+    github_from_params,
+    kube_from_params,
+)
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import LifecycleError, find_namespace
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import preserve
@@ -121,7 +126,7 @@ def main():
         },
     )
     p = module.params
-    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"]) if p["token"] else None
+    github = github_from_params(p)
     namespace = f"(pull request #{p['pr_number']})"
 
     def comment(kind, **info):

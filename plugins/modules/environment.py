@@ -256,6 +256,8 @@ def main():
         module.fail_json(msg=str(exc), step=exc.step, details=exc.details)
     except KubeError as exc:
         module.fail_json(msg=f"Kubernetes API: {exc} (HTTP {exc.status} {exc.reason})", step="kubernetes api")
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     result["api_requests"] = kube.requests
     module.exit_json(**result)
 

@@ -100,9 +100,9 @@ pull_request:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._access import WRITE_PERMISSIONS
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, github_from_params
 from ansible_collections.k8s_ee.platform.plugins.module_utils._commands import CommandError, parse
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 
 REPLY_MARKER = "<!-- k8s-ee:command -->"
 
@@ -127,7 +127,7 @@ def main():
         module.fail_json(
             msg="token: comment commands need a GitHub token (GITHUB_TOKEN) to check the commenter's permission"
         )
-    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"])
+    github = github_from_params(p)
     repo, number = p["repository"], p["pr_number"]
 
     def react(content):

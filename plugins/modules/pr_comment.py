@@ -119,8 +119,8 @@ github_requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub, GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, github_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 
 INFO_KEYS = (
     "url",
@@ -169,7 +169,7 @@ def main():
     body = _comment.render(p["state"], p["namespace"], **{k: p[k] for k in INFO_KEYS if p[k] is not None})
     if not p["token"]:
         module.exit_json(changed=False, action="printed", body=body, github_requests=0)
-    github = GitHub(p["token"], p["api_url"], timeout=p["request_timeout"])
+    github = github_from_params(p)
     try:
         if module.check_mode:
             existing = github.find_comment(p["repository"], p["pr_number"], _comment.MARKER)

@@ -39,8 +39,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_operators import FakeOperators  # noqa: E402
 from github_fake import FakeGitHub  # noqa: E402
+from harness import ensure_priority_classes, playbook_env  # noqa: E402
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError  # noqa: E402
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
 
 IMAGE = "registry.example/shop@sha256:" + "1" * 64
 IMAGE_2 = "registry.example/shop@sha256:" + "2" * 64
@@ -49,20 +50,7 @@ IMAGE_2 = "registry.example/shop@sha256:" + "2" * 64
 @pytest.fixture(scope="session")
 def kube(cluster):
     client = Kube(kubeconfig=str(cluster.kubeconfig))
-    # what the platform role installs: the priority classes every environment pod uses
-    for name, value in (("default-app", 100), ("platform-critical", 1000000)):
-        try:
-            client.create(
-                {
-                    "apiVersion": "scheduling.k8s.io/v1",
-                    "kind": "PriorityClass",
-                    "metadata": {"name": name},
-                    "value": value,
-                }
-            )
-        except KubeError as exc:
-            if exc.status != 409:
-                raise
+    ensure_priority_classes(client)
     return client
 
 
@@ -114,16 +102,7 @@ class Playbooks:
         variables.update(extra)
         vars_file = self.tmp / f"vars-{time.monotonic_ns()}.json"
         vars_file.write_text(json.dumps(variables))
-        env = dict(
-            os.environ,
-            K8S_AUTH_KUBECONFIG=str(self.cluster.kubeconfig),
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_CONFIG=str(REPO / "tests" / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-        )
-        env.pop("GITHUB_TOKEN", None)
-        if token:
-            env["GITHUB_TOKEN"] = self.github.token
+        env = playbook_env(self.cluster.kubeconfig, self.github.token if token else None)
         argv = ["ansible-playbook", str(REPO / "playbooks" / f"{name}.yml"), "-e", f"@{vars_file}"]
         if check:
             argv.append("--check")

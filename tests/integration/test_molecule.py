@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 import yaml
+from harness import environment_namespace
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.cluster
@@ -48,22 +49,7 @@ def collection(tmp_path_factory):
 
 def test_schedules_role_in_a_systemd_container(cluster, kube, github, collection, tmp_path):
     subprocess.run([str(REPO / "extensions" / "molecule" / "prepare-host.sh")], check=True)
-    name = "shop-pr-900"
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "k8s-ee",
-                    "k8s-ee/type": "ephemeral",
-                    "k8s-ee/pr-number": "900",
-                },
-                "annotations": {"k8s-ee/repository": "acme/shop"},
-            },
-        }
-    )
+    name = environment_namespace(kube, 900)
     github.set_pull("acme/shop", 900, state="closed", closed_at="2026-01-01T00:00:00Z")
     env = dict(
         os.environ,

@@ -2,6 +2,7 @@
 
 import base64
 import itertools
+import time
 
 import pytest
 import yaml
@@ -332,4 +333,39 @@ def test_health_check_through_a_real_http_server(playbooks, kube, github, app):
     finally:
         server.shutdown()
         server.server_close()
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
+def test_quota_never_shrinks_below_what_runs(playbooks, kube, app):
+    """SPEC 3.1: the smaller quota of a new configuration is held back while the old pods still need more."""
+    big = app.config(
+        {
+            "projectId": "shop",
+            "app": {"replicas": 3, "resources": {"requests": {"cpu": "300m"}, "limits": {"cpu": "400m"}}},
+        }
+    )
+    assert playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=big).rc == 0
+    assert kube.get("ResourceQuota", "environment-quota", app.namespace)["spec"]["hard"]["requests.cpu"] == "1200m"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the quota controller counts the three pods
+        used = kube.get("ResourceQuota", "environment-quota", app.namespace).get("status", {}).get("used", {})
+        if used.get("requests.cpu") == "900m":
+            break
+        time.sleep(0.3)
+    small = app.config({"projectId": "shop"})
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=small)
+    assert result.rc == 0, result
+    assert "requests.cpu: 200m would be below what runs now (900m); kept 1200m" in result.stdout + result.stderr
+    quota = kube.get("ResourceQuota", "environment-quota", app.namespace)
+    assert quota["spec"]["hard"]["requests.cpu"] == "1200m"
+    assert kube.get("Deployment", "app", app.namespace)["spec"]["replicas"] == 1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the surplus pods go away (preStop, then deletion)
+        used = kube.get("ResourceQuota", "environment-quota", app.namespace).get("status", {}).get("used", {})
+        if used.get("requests.cpu") == "50m":
+            break
+        time.sleep(0.5)
+    again = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=small)
+    assert again.rc == 0, again
+    assert kube.get("ResourceQuota", "environment-quota", app.namespace)["spec"]["hard"]["requests.cpu"] == "200m"
     assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import yaml
+from harness import environment_namespace
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER, PRESERVE_MARKER
 
@@ -24,29 +25,6 @@ def lock_namespace(kube):
     except KubeError as exc:
         if exc.status != 409:
             raise
-
-
-def make_namespace(kube, number, repository="acme/shop", project="shop", labels=None, annotations=None):
-    """An environment namespace as pr_up leaves it (only what these playbooks look at)."""
-    name = f"{project}-pr-{number}"
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "k8s-ee",
-                    "k8s-ee/type": "ephemeral",
-                    "k8s-ee/project-id": project,
-                    "k8s-ee/pr-number": str(number),
-                    **(labels or {}),
-                },
-                "annotations": {"k8s-ee/repository": repository, **(annotations or {})},
-            },
-        }
-    )
-    return name
 
 
 def preserve(playbooks, number, user="maintainer", command="/preserve", now=T0, comment_id=None, **extra):
@@ -129,7 +107,7 @@ def test_whole_life_preserve_close_warn_expire_delete(playbooks, kube, github, o
 
 def test_expired_preserve_of_an_open_pr_keeps_the_environment(playbooks, kube, github, maintainer):
     number = next(_numbers)
-    name = make_namespace(kube, number)
+    name = environment_namespace(kube, number)
     github.set_pull("acme/shop", number, state="open")
     assert preserve(playbooks, number, command="/preserve 1").rc == 0
     result = playbooks.run("preserve_expiry", k8s_ee_now=T0 + HOUR + 1)
@@ -142,7 +120,7 @@ def test_expired_preserve_of_an_open_pr_keeps_the_environment(playbooks, kube, g
 
 def test_hours_are_capped_and_extension_restarts_from_now(playbooks, kube, github, maintainer):
     number = next(_numbers)
-    name = make_namespace(kube, number)
+    name = environment_namespace(kube, number)
     github.set_pull("acme/shop", number, state="open")
     assert preserve(playbooks, number, command="/preserve 100").rc == 0
     assert labels_of(kube, name)[1]["k8s-ee/preserve-until"] == "2030-03-19T17:46:40Z"  # 48 h, not 100
@@ -154,7 +132,7 @@ def test_hours_are_capped_and_extension_restarts_from_now(playbooks, kube, githu
 
 def test_per_user_cap_and_total_cap(playbooks, kube, github, maintainer):
     numbers = [next(_numbers) for _index in range(5)]
-    names = [make_namespace(kube, n) for n in numbers]
+    names = [environment_namespace(kube, n) for n in numbers]
     for n in numbers:
         github.set_pull("acme/shop", n, state="open")
     for n in numbers[:3]:
@@ -173,7 +151,7 @@ def test_per_user_cap_and_total_cap(playbooks, kube, github, maintainer):
 
 def test_closed_pr_cannot_be_preserved(playbooks, kube, github, maintainer):
     number = next(_numbers)
-    name = make_namespace(kube, number)
+    name = environment_namespace(kube, number)
     github.set_pull("acme/shop", number, state="closed", closed_at="2030-03-17T00:00:00Z")
     result = preserve(playbooks, number)
     assert result.rc != 0
@@ -183,7 +161,7 @@ def test_closed_pr_cannot_be_preserved(playbooks, kube, github, maintainer):
 
 def test_commands_of_a_user_without_write_permission_are_refused(playbooks, kube, github, maintainer, tmp_path):
     number = next(_numbers)
-    name = make_namespace(kube, number)
+    name = environment_namespace(kube, number)
     github.set_pull("acme/shop", number, state="open")
     before = kube.get("Namespace", name)["metadata"]["resourceVersion"]
     for playbook, text in (("preserve", "/preserve"), ("pr_down", "/destroy-preview"), ("pr_up", "/deploy-preview")):
@@ -208,7 +186,7 @@ def test_commands_of_a_user_without_write_permission_are_refused(playbooks, kube
 
 def test_prose_mentioning_a_command_is_ignored(playbooks, kube, github, maintainer):
     number = next(_numbers)
-    name = make_namespace(kube, number)
+    name = environment_namespace(kube, number)
     github.set_pull("acme/shop", number, state="open")
     result = preserve(playbooks, number, command="please do not /preserve this yet")
     assert result.rc == 0
@@ -219,7 +197,7 @@ def test_prose_mentioning_a_command_is_ignored(playbooks, kube, github, maintain
 
 def test_two_commands_racing_for_the_last_slot(playbooks, kube, github, maintainer):
     numbers = [next(_numbers) for _index in range(4)]
-    names = [make_namespace(kube, n) for n in numbers]
+    names = [environment_namespace(kube, n) for n in numbers]
     for n in numbers:
         github.set_pull("acme/shop", n, state="open")
     for n in numbers[:2]:
@@ -257,7 +235,7 @@ def test_cleanup_decision_matrix(playbooks, kube, github):
         number = next(_numbers)
         cases[key] = (
             number,
-            make_namespace(kube, number, repository=repository, project=kw.pop("project", "shop"), **kw),
+            environment_namespace(kube, number, repository=repository, project=kw.pop("project", "shop"), **kw),
         )
         return number
 
@@ -282,7 +260,7 @@ def test_cleanup_decision_matrix(playbooks, kube, github):
         github.fail_next(rf"/pulls/{number}$", status, headers=headers, times=100)
     # a second project of the same pull request: still one GitHub request
     number = cases["closed"][0]
-    cases["closed-second-project"] = (number, make_namespace(kube, number, project="admin"))
+    cases["closed-second-project"] = (number, environment_namespace(kube, number, project="admin"))
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"unmanaged-{number}"}})
 
     requests_before = len(github.requests)
@@ -317,7 +295,7 @@ def test_cleanup_decision_matrix(playbooks, kube, github):
 
 def test_cleanup_without_errors_exits_zero(playbooks, kube, github):
     number = next(_numbers)
-    name = make_namespace(kube, number)
+    name = environment_namespace(kube, number)
     github.set_pull("acme/shop", number, state="closed", closed_at="2030-03-17T16:00:00Z")
     deadline = time.monotonic() + 60
     result, summary = cleanup(playbooks, T0)
