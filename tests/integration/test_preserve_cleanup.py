@@ -315,3 +315,26 @@ def test_cleanup_without_a_token_refuses(playbooks):
 def test_scheduled_playbooks_are_idempotent_when_nothing_is_due(playbooks):
     result = playbooks.run("preserve_expiry", k8s_ee_now=T0)
     assert result.rc == 0 and result.changed == 0, result
+
+
+def test_status_lists_environments_as_table_and_json(playbooks, kube):
+    number = next(_numbers)
+    name = environment_namespace(
+        kube,
+        number,
+        annotations={"k8s-ee/created-at": "2030-03-17T15:46:40Z", "k8s-ee/ready-at": "2030-03-17T15:47:00Z"},
+        labels={"k8s-ee/preserve": "true"},
+    )
+    kube.merge_patch(
+        "Namespace", name, {"metadata": {"annotations": {"k8s-ee/preserve-until": "2030-03-18T00:00:00Z"}}}
+    )
+    result = playbooks.run("status", k8s_ee_status_format="json", k8s_ee_now=T0)
+    assert result.rc == 0 and result.changed == 0, result
+    rows = {r["namespace"]: r for r in json.loads(result.task("Print them")["msg"])}
+    row = rows[name]
+    assert row["repository"] == "acme/shop" and row["pr"] == number
+    assert row["age"] == "2h0m" and row["ready_at"] == "2030-03-17T15:47:00Z"
+    assert row["preserved_until"] == "2030-03-18T00:00:00Z"
+    text = playbooks.run("status", k8s_ee_now=T0).task("Print them")["msg"]
+    assert text.splitlines()[0].startswith("NAMESPACE") and name in text
+    kube.delete("Namespace", name)

@@ -1,0 +1,70 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: env_status
+short_description: List every preview environment of the cluster
+version_added: 0.1.0
+author: k8s-ee maintainers (@k8s-ee)
+description:
+  - Lists the namespaces labelled as k8s-ee environments with their repository, pull request, age, when they were
+    last ready, until when they are preserved, and how much of their quota's CPU and memory requests they use.
+  - Changes nothing.
+options:
+  now:
+    description: The current time as seconds since the epoch (for tests); the real time when not given.
+    type: float
+extends_documentation_fragment:
+  - k8s_ee.platform.cluster
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: List the environments
+  k8s_ee.platform.env_status:
+  register: status
+"""
+
+RETURN = r"""
+environments:
+  description: One mapping per environment (namespace, repository, pr, age, age_seconds, ready_at, preserved_until,
+    cpu and memory as used/quota, terminating).
+  returned: always
+  type: list
+  elements: dict
+table:
+  description: The same as a text table.
+  returned: always
+  type: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, kube_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._status import environments, table
+
+
+def main():
+    module = AnsibleModule(argument_spec={**CLUSTER_ARGS, "now": {"type": "float"}}, supports_check_mode=True)
+    try:
+        rows = environments(kube_from_params(module.params), module.params["now"] or time.time())
+    except KubeError as exc:
+        module.fail_json(msg=f"Kubernetes API: {exc}")
+    module.exit_json(changed=False, environments=rows, table=table(rows))
+
+
+if __name__ == "__main__":
+    main()
