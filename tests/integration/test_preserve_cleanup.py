@@ -338,3 +338,32 @@ def test_status_lists_environments_as_table_and_json(playbooks, kube):
     text = playbooks.run("status", k8s_ee_now=T0).task("Print them")["msg"]
     assert text.splitlines()[0].startswith("NAMESPACE") and name in text
     kube.delete("Namespace", name)
+
+
+def test_on_demand_trigger_waits_for_deploy_preview(playbooks, kube, github, maintainer, tmp_path):
+    """trigger: on-demand - pushes create nothing; /deploy-preview from a maintainer creates; later pushes update."""
+    number = next(_numbers)
+    path = tmp_path / "k8s-ee.yaml"
+    path.write_text(yaml.safe_dump({"projectId": "shop", "trigger": "on-demand"}))
+    push = playbooks.run("pr_up", k8s_ee_pr_number=number, k8s_ee_config_path=str(path))
+    assert push.rc == 0 and push.changed == 0, push
+    assert kube.get("Namespace", f"shop-pr-{number}") is None
+    github.set_pull("acme/shop", number, state="open")
+    comment = github.add_comment("acme/shop", number, "/deploy-preview", user=maintainer)
+    deploy = playbooks.run(
+        "pr_up",
+        k8s_ee_pr_number=number,
+        k8s_ee_config_path=str(path),
+        k8s_ee_command="/deploy-preview",
+        k8s_ee_comment_user=maintainer,
+        k8s_ee_comment_id=comment["id"],
+        k8s_ee_author_association="CONTRIBUTOR",
+    )
+    assert deploy.rc == 0, deploy
+    assert kube.get("Namespace", f"shop-pr-{number}") is not None
+    assert (comment["id"], "+1") in github.reactions
+    update = playbooks.run("pr_up", k8s_ee_pr_number=number, k8s_ee_config_path=str(path), k8s_ee_head_sha="b" * 40)
+    assert update.rc == 0 and update.changed > 0, update
+    annotations = kube.get("Namespace", f"shop-pr-{number}")["metadata"]["annotations"]
+    assert annotations["k8s-ee/commit-sha"] == "b" * 40
+    assert playbooks.run("pr_down", k8s_ee_pr_number=number).rc == 0
