@@ -136,6 +136,18 @@ def network_policies(namespace: str, config: dict, settings: dict, api_endpoints
     def ns_selector(ns):
         return {"matchLabels": {"kubernetes.io/metadata.name": ns}}
 
+    def pods_of(ns, labels, ports):
+        """Ingress from the pods with `labels` in namespace `ns`, on `ports` only."""
+        return {
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": ns_selector(ns), "podSelector": {"matchLabels": dict(labels)}}],
+                    "ports": [{"protocol": "TCP", "port": port} for port in ports],
+                }
+            ],
+        }
+
     observed_ports = [app_port] + [EXPORTER_PORTS[db] for db in enabled if db in EXPORTER_PORTS]
     egress = [
         {"to": [{"podSelector": {}}]},
@@ -172,37 +184,13 @@ def network_policies(namespace: str, config: dict, settings: dict, api_endpoints
         policy("allow-same-namespace", {"policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}),
         policy(
             "allow-ingress-controller",
-            {
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [
-                            {
-                                "namespaceSelector": ns_selector(settings["ingress_namespace"]),
-                                "podSelector": {"matchLabels": dict(settings["ingress_pod_labels"])},
-                            }
-                        ],
-                        "ports": [{"protocol": "TCP", "port": app_port}],
-                    }
-                ],
-            },
+            pods_of(settings["ingress_namespace"], settings["ingress_pod_labels"], [app_port]),
         ),
         policy(
             "allow-observability",
-            {
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [
-                            {
-                                "namespaceSelector": ns_selector(settings["observability_namespace"]),
-                                "podSelector": {"matchLabels": dict(settings["prometheus_pod_labels"])},
-                            }
-                        ],
-                        "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(observed_ports))],
-                    }
-                ],
-            },
+            pods_of(
+                settings["observability_namespace"], settings["prometheus_pod_labels"], sorted(set(observed_ports))
+            ),
         ),
         policy("allow-egress", {"policyTypes": ["Egress"], "egress": egress}),
         # without a database operator, no rule: an empty `ingress` list would not survive a round trip

@@ -1,6 +1,7 @@
 import pytest
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCHEMA
 
 PR = {
     "repository": "acme/shop",
@@ -112,31 +113,8 @@ def test_app_environment_and_security():
     assert secret_env["REDIS_PASSWORD"] == ("redis", "password")
     assert secret_env["S3_SECRET_KEY"] == ("minio", "secretKey")
     assert secret_env["MYSQL_URL"] == ("mariadb", "url")
-    names = {*env, *secret_env}
-    assert names >= {
-        "DATABASE_URL",
-        "PGHOST",
-        "PGPORT",
-        "PGDATABASE",
-        "PGUSER",
-        "PGPASSWORD",
-        "MONGODB_URI",
-        "MONGODB_DATABASE",
-        "REDIS_URL",
-        "REDIS_HOST",
-        "REDIS_PORT",
-        "REDIS_PASSWORD",
-        "S3_ENDPOINT",
-        "S3_ACCESS_KEY",
-        "S3_SECRET_KEY",
-        "S3_BUCKET",
-        "MYSQL_URL",
-        "MYSQL_HOST",
-        "MYSQL_PORT",
-        "MYSQL_DATABASE",
-        "MYSQL_USER",
-        "MYSQL_PASSWORD",
-    }
+    # every name the schema reserves for the platform is set when everything is enabled
+    assert {*env, *secret_env} == set(SCHEMA["$defs"]["reservedEnv"]["enum"]) | {"LOG_LEVEL"}
     assert container["envFrom"] == [{"configMapRef": {"name": "app-env"}}, {"secretRef": {"name": "extra"}}]
     assert deployment["spec"]["replicas"] == 2
     assert pod["priorityClassName"] == "default-app"
