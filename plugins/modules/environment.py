@@ -61,7 +61,8 @@ options:
     type: str
   settings:
     description:
-      - Operator settings that shape the objects; see the settings table of C(docs/pr-lifecycle.md). Unset keys keep their defaults
+      - Operator settings that shape the objects; see the settings table of C(docs/pr-lifecycle.md).
+        Unset keys keep their defaults
         (ingress class C(traefik), certificate resolver C(letsencrypt), priority class C(default-app), ...).
     type: dict
     default: {}
