@@ -117,7 +117,12 @@ class Lock:
 
 
 def _preserved(kube) -> list[dict]:
-    return kube.list("Namespace", label_selector=PRESERVED_SELECTOR)
+    """Preserved environments that are not already being deleted."""
+    return [
+        ns
+        for ns in kube.list("Namespace", label_selector=PRESERVED_SELECTOR)
+        if not ns["metadata"].get("deletionTimestamp")
+    ]
 
 
 def preserve(

@@ -158,3 +158,13 @@ def operators(kube):
     yield fake
     fake.stop.set()
     fake.thread.join(5)
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_namespaces(kube):
+    """Whatever a test leaves behind (also when it fails) is deleted, so no test sees another's namespaces."""
+    before = {ns["metadata"]["name"] for ns in kube.list("Namespace")}
+    yield
+    for ns in kube.list("Namespace"):
+        if ns["metadata"]["name"] not in before and not ns["metadata"].get("deletionTimestamp"):
+            kube.delete("Namespace", ns["metadata"]["name"])
