@@ -110,6 +110,20 @@ def _pod_security(uid: int) -> dict:
     }
 
 
+def _database_pod(labels: dict, settings: dict, container: dict, volumes: list) -> dict:
+    """Pod template of a database the platform runs itself (Redis, MariaDB): one container, user 999."""
+    return {
+        "metadata": {"labels": {**MANAGED, **labels}},
+        "spec": {
+            "priorityClassName": settings["priority_class"],
+            "automountServiceAccountToken": False,
+            "securityContext": _pod_security(999),
+            "containers": [container],
+            "volumes": volumes,
+        },
+    }
+
+
 def _resources(cpu_request, memory_request, cpu_limit, memory_limit) -> dict:
     return {
         "requests": {"cpu": cpu_request, "memory": memory_request},
@@ -316,46 +330,40 @@ def _redis(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": {**MANAGED, **labels}},
-                    "spec": {
-                        "priorityClassName": settings["priority_class"],
-                        "automountServiceAccountToken": False,
-                        "securityContext": _pod_security(999),
-                        "containers": [
+                "template": _database_pod(
+                    labels,
+                    settings,
+                    {
+                        "name": "redis",
+                        "image": IMAGES["redis"].format(version=db["version"]),
+                        "command": ["redis-server"],
+                        "args": [
+                            "--requirepass",
+                            "$(REDIS_PASSWORD)",
+                            "--maxmemory",
+                            "96mb",
+                            "--maxmemory-policy",
+                            "allkeys-lru",
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no",
+                        ],
+                        "env": [
                             {
-                                "name": "redis",
-                                "image": IMAGES["redis"].format(version=db["version"]),
-                                "command": ["redis-server"],
-                                "args": [
-                                    "--requirepass",
-                                    "$(REDIS_PASSWORD)",
-                                    "--maxmemory",
-                                    "96mb",
-                                    "--maxmemory-policy",
-                                    "allkeys-lru",
-                                    "--save",
-                                    "",
-                                    "--appendonly",
-                                    "no",
-                                ],
-                                "env": [
-                                    {
-                                        "name": "REDIS_PASSWORD",
-                                        "valueFrom": {"secretKeyRef": {"name": "redis", "key": "password"}},
-                                    }
-                                ],
-                                "ports": [{"name": "redis", "containerPort": 6379}],
-                                "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 5},
-                                "livenessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 10},
-                                "resources": _resources("100m", "64Mi", "200m", "128Mi"),
-                                "securityContext": _restricted_container(),
-                                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                                "name": "REDIS_PASSWORD",
+                                "valueFrom": {"secretKeyRef": {"name": "redis", "key": "password"}},
                             }
                         ],
-                        "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "128Mi"}}],
+                        "ports": [{"name": "redis", "containerPort": 6379}],
+                        "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 5},
+                        "livenessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 10},
+                        "resources": _resources("100m", "64Mi", "200m", "128Mi"),
+                        "securityContext": _restricted_container(),
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
                     },
-                },
+                    [{"name": "data", "emptyDir": {"sizeLimit": "128Mi"}}],
+                ),
             },
         },
         _service("redis", namespace, labels, [{"name": "redis", "port": 6379, "targetPort": 6379}]),
@@ -389,41 +397,35 @@ def _mariadb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
                 "replicas": 1,
                 "serviceName": "mariadb",
                 "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": {**MANAGED, **labels}},
-                    "spec": {
-                        "priorityClassName": settings["priority_class"],
-                        "automountServiceAccountToken": False,
-                        "securityContext": _pod_security(999),
-                        "containers": [
-                            {
-                                "name": "mariadb",
-                                "image": IMAGES["mariadb"].format(version=db["version"]),
-                                "env": [
-                                    from_secret("MARIADB_ROOT_PASSWORD", "rootPassword"),
-                                    from_secret("MARIADB_PASSWORD", "password"),
-                                    {"name": "MARIADB_DATABASE", "value": "app"},
-                                    {"name": "MARIADB_USER", "value": "app"},
-                                ],
-                                "ports": [{"name": "mysql", "containerPort": 3306}],
-                                "readinessProbe": {"tcpSocket": {"port": 3306}, "periodSeconds": 5},
-                                "livenessProbe": {
-                                    "tcpSocket": {"port": 3306},
-                                    "periodSeconds": 10,
-                                    "initialDelaySeconds": 30,
-                                },
-                                "resources": _resources("150m", "128Mi", "300m", "256Mi"),
-                                "securityContext": _restricted_container(),
-                                "volumeMounts": [
-                                    {"name": "data", "mountPath": "/var/lib/mysql"},
-                                    {"name": "run", "mountPath": "/run/mysqld"},
-                                    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a mount path in the pod
-                                ],
-                            }
+                "template": _database_pod(
+                    labels,
+                    settings,
+                    {
+                        "name": "mariadb",
+                        "image": IMAGES["mariadb"].format(version=db["version"]),
+                        "env": [
+                            from_secret("MARIADB_ROOT_PASSWORD", "rootPassword"),
+                            from_secret("MARIADB_PASSWORD", "password"),
+                            {"name": "MARIADB_DATABASE", "value": "app"},
+                            {"name": "MARIADB_USER", "value": "app"},
                         ],
-                        "volumes": [{"name": "run", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                        "ports": [{"name": "mysql", "containerPort": 3306}],
+                        "readinessProbe": {"tcpSocket": {"port": 3306}, "periodSeconds": 5},
+                        "livenessProbe": {
+                            "tcpSocket": {"port": 3306},
+                            "periodSeconds": 10,
+                            "initialDelaySeconds": 30,
+                        },
+                        "resources": _resources("150m", "128Mi", "300m", "256Mi"),
+                        "securityContext": _restricted_container(),
+                        "volumeMounts": [
+                            {"name": "data", "mountPath": "/var/lib/mysql"},
+                            {"name": "run", "mountPath": "/run/mysqld"},
+                            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a mount path in the pod
+                        ],
                     },
-                },
+                    [{"name": "run", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                ),
                 "volumeClaimTemplates": [
                     {
                         "metadata": {"name": "data"},
