@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Option specs shared by the modules (documented once in doc_fragments/cluster.py and github.py)."""
+"""Option specs shared by the modules (documented once in doc_fragments/cluster.py, github.py, pull_request.py
+and clock.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,25 @@ CLUSTER_ARGS = {
     "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
 }
 
+PR_ARGS = {
+    "repository": {"type": "str", "required": True},
+    "pr_number": {"type": "int", "required": True},
+}
+
+CLOCK_ARGS = {"now": {"type": "float"}}
+
 GITHUB_ARGS = {
     "api_url": {"type": "str", "default": "https://api.github.com"},
     "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["GITHUB_TOKEN"])},
     "request_timeout": {"type": "float", "default": 30},
 }
+
+
+def now_from_params(params) -> float:
+    """The injected time of CLOCK_ARGS, or the real time."""
+    import time
+
+    return params.get("now") or time.time()
 
 
 def kube_from_params(params):

@@ -30,10 +30,8 @@ options:
     description: The most environments deleted in one run.
     type: int
     default: 10
-  now:
-    description: The current time as seconds since the epoch (for tests); the real time when not given.
-    type: float
 extends_documentation_fragment:
+  - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
   - k8s_ee.platform.github
   - ansible.builtin.action_common_attributes
@@ -62,15 +60,15 @@ summary:
   type: dict
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLOCK_ARGS,
     CLUSTER_ARGS,
     GITHUB_ARGS,
     github_from_params,
     kube_from_params,
+    now_from_params,
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._cleanup import cleanup
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -84,7 +82,7 @@ def main():
             "dry_run": {"type": "bool", "default": False},
             "grace_period": {"type": "int", "default": 600},
             "max_deletions": {"type": "int", "default": 10},
-            "now": {"type": "float"},
+            **CLOCK_ARGS,
         },
         supports_check_mode=True,
     )
@@ -99,7 +97,7 @@ def main():
         summary = cleanup(
             kube_from_params(p),
             github,
-            p["now"] or time.time(),
+            now_from_params(p),
             grace=p["grace_period"],
             dry_run=p["dry_run"] or module.check_mode,
             max_deletions=p["max_deletions"],

@@ -17,9 +17,6 @@ description:
   - Fails, after handling every environment it can, when any GitHub or Kubernetes call failed, so a broken token
     is seen by alerting.
 options:
-  now:
-    description: The current time as seconds since the epoch (for tests); the real time when not given.
-    type: float
   warn_before:
     description: Seconds before the end when the warning is posted.
     type: int
@@ -29,6 +26,7 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
   - k8s_ee.platform.github
   - ansible.builtin.action_common_attributes
@@ -54,16 +52,16 @@ summary:
   type: dict
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
 from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLOCK_ARGS,
     CLUSTER_ARGS,
     GITHUB_ARGS,
     github_from_params,
     kube_from_params,
+    now_from_params,
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -122,7 +120,7 @@ def main():
         argument_spec={
             **CLUSTER_ARGS,
             **GITHUB_ARGS,
-            "now": {"type": "float"},
+            **CLOCK_ARGS,
             "warn_before": {"type": "int", "default": 3600},
             "timeout": {"type": "int", "default": 300},
         },
@@ -132,7 +130,7 @@ def main():
     github = github_from_params(p)
     try:
         kube = kube_from_params(p)
-        summary = run(kube, github, p["now"] or time.time(), p["warn_before"], p["timeout"], module.check_mode)
+        summary = run(kube, github, now_from_params(p), p["warn_before"], p["timeout"], module.check_mode)
     except KubeError as exc:
         module.fail_json(msg=f"Kubernetes API: {exc}")
     changed = bool(summary["warned"] or summary["expired"])

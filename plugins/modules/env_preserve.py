@@ -16,14 +16,6 @@ description:
     counted and the label written while holding a Lease, so two concurrent commands cannot both take the last slot.
   - Upserts the separate preserve comment on the pull request (its own hidden marker) when a token is given.
 options:
-  repository:
-    description: The repository, C(owner/repo).
-    type: str
-    required: true
-  pr_number:
-    description: The pull request number.
-    type: int
-    required: true
   user:
     description:
       - Who asked (the commenter). Their write permission is checked before, by M(k8s_ee.platform.pr_command).
@@ -44,10 +36,9 @@ options:
     description: Namespace of the Lease that serialises preserve commands.
     type: str
     default: platform
-  now:
-    description: The current time as seconds since the epoch (for tests); the real time when not given.
-    type: float
 extends_documentation_fragment:
+  - k8s_ee.platform.pull_request
+  - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
   - k8s_ee.platform.github
   - ansible.builtin.action_common_attributes
@@ -93,16 +84,17 @@ body:
   type: str
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
 from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLOCK_ARGS,
     CLUSTER_ARGS,
     GITHUB_ARGS,
+    PR_ARGS,
     github_from_params,
     kube_from_params,
+    now_from_params,
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -115,14 +107,13 @@ def main():
         argument_spec={
             **CLUSTER_ARGS,
             **GITHUB_ARGS,
-            "repository": {"type": "str", "required": True},
-            "pr_number": {"type": "int", "required": True},
+            **PR_ARGS,
             "user": {"type": "str", "required": True},
             "hours": {"type": "int"},
             "pr_open": {"type": "bool", "required": True},
             "total_cap": {"type": "int", "default": 0},
             "lock_namespace": {"type": "str", "default": "platform"},
-            "now": {"type": "float"},
+            **CLOCK_ARGS,
         },
     )
     p = module.params
@@ -146,7 +137,7 @@ def main():
             p["repository"],
             p["user"],
             p["hours"],
-            p["now"] or time.time(),
+            now_from_params(p),
             p["lock_namespace"],
             total_cap=p["total_cap"] or None,
         )

@@ -13,11 +13,8 @@ description:
   - Lists the namespaces labelled as k8s-ee environments with their repository, pull request, age, when they were
     last ready, until when they are preserved, and how much of their quota's CPU and memory requests they use.
   - Changes nothing.
-options:
-  now:
-    description: The current time as seconds since the epoch (for tests); the real time when not given.
-    type: float
 extends_documentation_fragment:
+  - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
   - ansible.builtin.action_common_attributes
 attributes:
@@ -48,19 +45,22 @@ table:
   type: str
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, kube_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
+    CLOCK_ARGS,
+    CLUSTER_ARGS,
+    kube_from_params,
+    now_from_params,
+)
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._status import environments, table
 
 
 def main():
-    module = AnsibleModule(argument_spec={**CLUSTER_ARGS, "now": {"type": "float"}}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec={**CLUSTER_ARGS, **CLOCK_ARGS}, supports_check_mode=True)
     try:
-        rows = environments(kube_from_params(module.params), module.params["now"] or time.time())
+        rows = environments(kube_from_params(module.params), now_from_params(module.params))
     except KubeError as exc:
         module.fail_json(msg=f"Kubernetes API: {exc}")
     module.exit_json(changed=False, environments=rows, table=table(rows))

@@ -17,14 +17,6 @@ description:
   - Returns the pull request's state, head commit, branch, author and author association, for the playbook that
     carries the command out.
 options:
-  repository:
-    description: The repository, C(owner/repo).
-    type: str
-    required: true
-  pr_number:
-    description: The pull request number.
-    type: int
-    required: true
   comment:
     description: The comment text (pass it through an environment variable in workflows, never inline).
     type: str
@@ -47,6 +39,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - k8s_ee.platform.pull_request
   - k8s_ee.platform.github
   - ansible.builtin.action_common_attributes
 attributes:
@@ -100,7 +93,7 @@ pull_request:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._access import WRITE_PERMISSIONS
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, github_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, PR_ARGS, github_from_params
 from ansible_collections.k8s_ee.platform.plugins.module_utils._commands import CommandError, parse
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 
@@ -111,8 +104,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             **GITHUB_ARGS,
-            "repository": {"type": "str", "required": True},
-            "pr_number": {"type": "int", "required": True},
+            **PR_ARGS,
             "comment": {"type": "str"},
             "comment_id": {"type": "int"},
             "user": {"type": "str"},

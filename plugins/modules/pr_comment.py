@@ -14,14 +14,6 @@ description:
     through every page of the pull request's comments; creates it only when there is none.
   - Without a token the comment is not posted; its text is returned in RV(body) so the playbook can print it.
 options:
-  repository:
-    description: The repository, C(owner/repo).
-    type: str
-    required: true
-  pr_number:
-    description: The pull request number.
-    type: int
-    required: true
   state:
     description: What the comment reports.
     type: str
@@ -76,6 +68,7 @@ options:
     description: A free text paragraph added at the end.
     type: str
 extends_documentation_fragment:
+  - k8s_ee.platform.pull_request
   - k8s_ee.platform.github
   - ansible.builtin.action_common_attributes
 attributes:
@@ -119,7 +112,7 @@ github_requests:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, github_from_params
+from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, PR_ARGS, github_from_params
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 
 INFO_KEYS = (
@@ -144,8 +137,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             **GITHUB_ARGS,
-            "repository": {"type": "str", "required": True},
-            "pr_number": {"type": "int", "required": True},
+            **PR_ARGS,
             "state": {"type": "str", "required": True, "choices": list(_comment.STATES)},
             "namespace": {"type": "str", "required": True},
             "url": {"type": "str"},

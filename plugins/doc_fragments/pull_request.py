@@ -1,0 +1,18 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  repository:
+    description: The repository, C(owner/repo).
+    type: str
+    required: true
+  pr_number:
+    description: The pull request number.
+    type: int
+    required: true
+"""
