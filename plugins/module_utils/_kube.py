@@ -31,6 +31,7 @@ KINDS = {
     "EndpointSlice": ("discovery.k8s.io/v1", "endpointslices", True),
     "Lease": ("coordination.k8s.io/v1", "leases", True),
     "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", False),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", True),
     "Cluster": ("postgresql.cnpg.io/v1", "clusters", True),
     "MongoDBCommunity": ("mongodbcommunity.mongodb.com/v1", "mongodbcommunity", True),
     "Tenant": ("minio.min.io/v2", "tenants", True),
@@ -210,6 +211,15 @@ class Kube:
     def update(self, obj: dict) -> dict:
         meta = obj["metadata"]
         return self.request("PUT", _path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj)
+
+    def whoami(self) -> str:
+        """The user name the API server sees for these credentials (SelfSubjectReview, allowed to everyone)."""
+        review = self.request(
+            "POST",
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+        return review.get("status", {}).get("userInfo", {}).get("username", "")
 
     def pod_log(self, namespace: str, pod: str, container: str, lines: int = 20, previous: bool = False) -> str:
         status, data = self.raw(

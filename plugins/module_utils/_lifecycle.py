@@ -219,17 +219,64 @@ def live_credentials(kube, namespace: str, enabled: list[str]) -> dict:
 # ------------------------------------------------------------------ apply
 
 
-def apply_all(kube, objects: list[dict], check_mode: bool, namespace_exists: bool, want_diff: bool):
+ENVIRONMENT_ROLE = "k8s-ee-environment"
+ACCESS_BINDING = "k8s-ee-ci"
+BINDING_GRACE = 10.0  # seconds a fresh RoleBinding may take to reach the authorizer
+
+
+def access_binding(username: str, namespace: str) -> dict | None:
+    """The RoleBinding that gives a CI ServiceAccount (role platform) its rights inside the environment it
+    creates; None for any other caller (an administrator needs none)."""
+    parts = username.split(":")
+    if len(parts) != 4 or parts[:2] != ["system", "serviceaccount"]:
+        return None
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": ACCESS_BINDING,
+            "namespace": namespace,
+            "labels": {_naming.MANAGED_BY[0]: _naming.MANAGED_BY[1]},
+        },
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ENVIRONMENT_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": parts[3], "namespace": parts[2]}],
+    }
+
+
+def _authorized(bound_at, clock, sleep, call, *args, **kwargs):
+    """Run `call`; right after a RoleBinding was created the authorizer may not know it yet, so a 403 within
+    BINDING_GRACE seconds of that is retried."""
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except KubeError as exc:
+            if exc.status != 403 or bound_at is None or clock() - bound_at > BINDING_GRACE:
+                raise
+        sleep(0.2)
+
+
+def apply_all(
+    kube,
+    objects: list[dict],
+    check_mode: bool,
+    namespace_exists: bool,
+    want_diff: bool,
+    clock=time.monotonic,
+    sleep=time.sleep,
+):
     """Apply in order; return (changed, per-object results, diffs)."""
     results, diffs = [], []
     changed = False
+    bound_at = None
     for obj in objects:
         meta = obj["metadata"]
-        live = kube.get(obj["kind"], meta["name"], meta.get("namespace"))
+        live = _authorized(bound_at, clock, sleep, kube.get, obj["kind"], meta["name"], meta.get("namespace"))
         if check_mode and not namespace_exists and obj["kind"] != "Namespace":
             after = obj
         else:
-            after = kube.apply(obj, dry_run=check_mode)
+            after = _authorized(bound_at, clock, sleep, kube.apply, obj, dry_run=check_mode)
+        if obj["kind"] == "RoleBinding" and live is None and not check_mode:
+            bound_at = clock()
         if live is None:
             action = "created"
         elif check_mode:
@@ -484,14 +531,17 @@ def up(
     objects = _render.render(
         request.namespace, request.config, pr, request.image, request.host, request.settings, api_endpoints(kube), creds
     )
-    namespace_obj = objects[0]
-    warnings = guard_quota_shrink(kube, request.namespace, objects[1]) if live_ns else []
+    namespace_obj, quota_obj = objects[0], objects[1]
+    binding = access_binding(kube.whoami(), request.namespace)
+    if binding:
+        objects.insert(1, binding)
+    warnings = guard_quota_shrink(kube, request.namespace, quota_obj) if live_ns else []
     kept = {ANN_CREATED: annotations.get(ANN_CREATED) or now}
     if annotations.get(ANN_READY):
         kept[ANN_READY] = annotations[ANN_READY]
     namespace_obj["metadata"]["annotations"].update(kept)
     secrets = _render.secret_values(objects)
-    changed, results, diffs = apply_all(kube, objects, check_mode, live_ns is not None, want_diff)
+    changed, results, diffs = apply_all(kube, objects, check_mode, live_ns is not None, want_diff, clock, sleep)
     result = {
         "changed": changed,
         "objects": results,
@@ -499,7 +549,7 @@ def up(
         "created": live_ns is None,
         "namespace": request.namespace,
         "url": f"https://{request.host}",
-        "quota": objects[1]["spec"]["hard"],
+        "quota": quota_obj["spec"]["hard"],
         "databases": enabled,
         "secret_values": secrets,
         "warnings": warnings,

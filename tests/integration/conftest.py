@@ -43,6 +43,7 @@ from harness import ensure_priority_classes, playbook_env  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
 
+ROLE_PLAYBOOK = str(pathlib.Path(__file__).resolve().parent / "playbooks" / "role.yml")
 IMAGE = "registry.example/shop@sha256:" + "1" * 64
 IMAGE_2 = "registry.example/shop@sha256:" + "2" * 64
 
@@ -79,12 +80,16 @@ class Playbooks:
         argv, env = self._command(name, False, False, True, extra)
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def run(self, name, check=False, diff=False, token=True, **extra):
-        argv, env = self._command(name, check, diff, token, extra)
+    def run(self, name, check=False, diff=False, token=True, kubeconfig=None, **extra):
+        argv, env = self._command(name, check, diff, token, extra, kubeconfig)
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
         return PlaybookResult(proc)
 
-    def _command(self, name, check, diff, token, extra):
+    def role(self, role, check=False, diff=False, **variables):
+        """Apply one of the collection's roles on the controller (the cluster roles talk only to the API)."""
+        return self.run(ROLE_PLAYBOOK, check=check, diff=diff, token=False, k8s_ee_test_role=role, **variables)
+
+    def _command(self, name, check, diff, token, extra, kubeconfig=None):
         variables = {
             "k8s_ee_repository": "acme/shop",
             "k8s_ee_head_sha": "a" * 40,
@@ -102,8 +107,9 @@ class Playbooks:
         variables.update(extra)
         vars_file = self.tmp / f"vars-{time.monotonic_ns()}.json"
         vars_file.write_text(json.dumps(variables))
-        env = playbook_env(self.cluster.kubeconfig, self.github.token if token else None)
-        argv = ["ansible-playbook", str(REPO / "playbooks" / f"{name}.yml"), "-e", f"@{vars_file}"]
+        env = playbook_env(kubeconfig or self.cluster.kubeconfig, self.github.token if token else None)
+        playbook = name if name.endswith(".yml") else str(REPO / "playbooks" / f"{name}.yml")
+        argv = ["ansible-playbook", playbook, "-e", f"@{vars_file}"]
         if check:
             argv.append("--check")
         if diff:

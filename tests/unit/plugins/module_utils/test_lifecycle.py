@@ -100,3 +100,73 @@ def test_health_check_reports_a_refused_connection():
     fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{port}/health", timeout=1)
     with pytest.raises(_lifecycle.LifecycleError, match="Connection refused"):
         _lifecycle.check_health(fetch, deadline=3, clock=clock, sleep=clock.sleep)
+
+
+@pytest.mark.parametrize(
+    "username, expected",
+    [
+        ("system:serviceaccount:arc-runners:k8s-ee-ci-shop", ("k8s-ee-ci-shop", "arc-runners")),
+        ("system:serviceaccount:ci:runner", ("runner", "ci")),
+        ("kubernetes-admin", None),
+        ("system:admin", None),
+        ("system:serviceaccount:too:many:parts", None),
+    ],
+)
+def test_access_binding_only_for_service_accounts(username, expected):
+    binding = _lifecycle.access_binding(username, "shop-pr-1")
+    if expected is None:
+        assert binding is None
+        return
+    assert binding["metadata"] == {
+        "name": "k8s-ee-ci",
+        "namespace": "shop-pr-1",
+        "labels": {"app.kubernetes.io/managed-by": "k8s-ee"},
+    }
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "k8s-ee-environment",
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": expected[0], "namespace": expected[1]}]
+
+
+class _Authorizer:
+    """Answers 403 for the first `denials` requests after the RoleBinding, as an authorizer cache would."""
+
+    def __init__(self, denials):
+        self.denials, self.bound, self.calls = denials, False, []
+
+    def get(self, kind, name, namespace=None):
+        self.calls.append(("get", kind))
+        if self.bound and kind != "RoleBinding" and self.denials:
+            self.denials -= 1
+            raise _lifecycle.KubeError(403, "Forbidden", "forbidden")
+        return None
+
+    def apply(self, obj, dry_run=False):
+        self.calls.append(("apply", obj["kind"]))
+        if obj["kind"] == "RoleBinding":
+            self.bound = True
+        return {**obj, "metadata": {**obj["metadata"], "resourceVersion": "1"}}
+
+
+def _objects():
+    binding = _lifecycle.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", "shop-pr-1")
+    quota = {"kind": "ResourceQuota", "metadata": {"name": "environment-quota", "namespace": "shop-pr-1"}}
+    return [{"kind": "Namespace", "metadata": {"name": "shop-pr-1"}}, binding, quota]
+
+
+def test_apply_retries_while_a_new_binding_reaches_the_authorizer():
+    clock = Clock()
+    kube = _Authorizer(denials=3)
+    changed, results, _diffs = _lifecycle.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
+    assert changed and [r["action"] for r in results] == ["created"] * 3
+    assert kube.calls.count(("get", "ResourceQuota")) == 4
+
+
+def test_apply_gives_up_when_the_binding_never_takes_effect():
+    clock = Clock()
+    kube = _Authorizer(denials=10**6)
+    with pytest.raises(_lifecycle.KubeError):
+        _lifecycle.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
+    assert clock.now >= _lifecycle.BINDING_GRACE

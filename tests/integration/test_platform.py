@@ -1,0 +1,243 @@
+"""Role platform against the local control plane, and the least-privilege CI identity it creates, proven with
+the API server's real RBAC and admission (ValidatingAdmissionPolicy)."""
+
+import base64
+import stat
+
+import pytest
+import yaml
+from harness import environment_namespace
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
+
+pytestmark = pytest.mark.cluster
+
+PLATFORM = {
+    "platform_acme_email": "ops@example.com",
+    "platform_ci_projects": ["shop"],
+    "platform_sealed_secrets_enabled": True,
+}
+CLUSTER_SCOPED = [
+    ("ClusterRole", "k8s-ee-environment"),
+    ("ClusterRole", "k8s-ee-ci"),
+    ("ValidatingAdmissionPolicy", "k8s-ee-ci-scope"),
+]
+
+
+def _get(kube, kind, name, namespace=None):
+    paths = {
+        "ClusterRole": f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}",
+        "ValidatingAdmissionPolicy": f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{name}",
+        "HelmChart": f"/apis/helm.cattle.io/v1/namespaces/{namespace}/helmcharts/{name}",
+        "HelmChartConfig": f"/apis/helm.cattle.io/v1/namespaces/{namespace}/helmchartconfigs/{name}",
+        "ServiceAccount": f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}",
+    }
+    try:
+        return kube.request("GET", paths[kind])
+    except KubeError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _forbidden(call):
+    with pytest.raises(KubeError) as caught:
+        call()
+    assert caught.value.status == 403, caught.value
+    return str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def platform(playbooks, kube, cluster, tmp_path_factory):
+    """The role, applied once for the module: check mode first (creates nothing), then for real, then again."""
+    out = tmp_path_factory.mktemp("ci")
+    variables = dict(PLATFORM, platform_ci_kubeconfig_dir=str(out), platform_api_server=_server(cluster))
+    checked = playbooks.role("platform", check=True, **variables)
+    assert checked.rc == 0, checked
+    created_in_check = [name for kind, name in CLUSTER_SCOPED if _get(kube, kind, name)]
+    first = playbooks.role("platform", **variables)
+    second = playbooks.role("platform", **variables)
+    again_checked = playbooks.role("platform", check=True, **variables)
+    return {
+        "checked": checked,
+        "created_in_check": created_in_check,
+        "first": first,
+        "second": second,
+        "again_checked": again_checked,
+        "kubeconfig": out / "k8s-ee-ci-shop.kubeconfig",
+    }
+
+
+def _server(cluster):
+    return yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+
+
+def test_converges_then_changes_nothing(platform, kube):
+    assert platform["created_in_check"] == [], "check mode created objects"
+    assert platform["first"].rc == 0, platform["first"]
+    assert platform["first"].changed > 0
+    assert platform["second"].rc == 0, platform["second"]
+    assert platform["second"].changed == 0, platform["second"]
+    assert platform["again_checked"].rc == 0 and platform["again_checked"].changed == 0, platform["again_checked"]
+    for name in ("platform", "observability", "arc-systems", "arc-runners", "cnpg-system"):
+        labels = kube.get("Namespace", name)["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "k8s-ee-platform"
+    assert kube.get("PriorityClass", "platform-critical")["value"] == 1000000
+    assert kube.get("PriorityClass", "default-app")["value"] == 100
+    for kind, name in CLUSTER_SCOPED:
+        assert _get(kube, kind, name), f"{kind}/{name}"
+    chart = _get(kube, "HelmChart", "sealed-secrets", "kube-system")
+    assert chart["spec"]["version"] == "2.18.5" and chart["spec"]["targetNamespace"] == "platform"
+    traefik = yaml.safe_load(_get(kube, "HelmChartConfig", "traefik", "kube-system")["spec"]["valuesContent"])
+    acme = traefik["certificatesResolvers"]["letsencrypt"]["acme"]
+    assert acme["email"] == "ops@example.com" and acme["httpChallenge"] == {"entryPoint": "web"}
+    assert traefik["ports"]["web"]["redirections"]["entryPoint"]["to"] == "websecure"
+
+
+def test_dns01_keeps_credentials_out_of_output(playbooks, kube, platform):
+    token = "cf-token-" + "7" * 20
+    run = playbooks.role(
+        "platform",
+        **dict(
+            PLATFORM,
+            platform_acme_challenge="dns",
+            platform_acme_dns_provider="cloudflare",
+            platform_acme_dns_credentials={"CF_DNS_API_TOKEN": token},
+        ),
+    )
+    try:
+        assert run.rc == 0, run
+        assert token not in run.stdout + run.stderr
+        secret = kube.get("Secret", "traefik-acme-dns", "kube-system")
+        assert base64.b64decode(secret["data"]["CF_DNS_API_TOKEN"]).decode() == token
+        values = yaml.safe_load(_get(kube, "HelmChartConfig", "traefik", "kube-system")["spec"]["valuesContent"])
+        assert values["certificatesResolvers"]["letsencrypt"]["acme"]["dnsChallenge"] == {"provider": "cloudflare"}
+        assert values["envFrom"] == [{"secretRef": {"name": "traefik-acme-dns"}}]
+        assert token not in yaml.safe_dump(values)
+    finally:
+        back = playbooks.role("platform", **PLATFORM)
+        assert back.rc == 0, back
+    assert kube.get("Secret", "traefik-acme-dns", "kube-system") is None
+
+
+def test_bad_input_is_refused_before_anything_changes(playbooks, kube, platform):
+    run = playbooks.role("platform", platform_acme_email="", platform_ci_projects=["Shop_1"])
+    assert run.rc != 0
+    (failure,) = run.failures()
+    assert "platform_acme_email" in failure and "platform_ci_projects" in failure and "Shop_1" in failure
+    assert _get(kube, "ServiceAccount", "k8s-ee-ci-Shop_1", "arc-runners") is None
+
+
+def test_ci_kubeconfig_is_private_and_authenticates(platform, cluster):
+    path = platform["kubeconfig"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = yaml.safe_load(path.read_text())
+    assert config["clusters"][0]["cluster"]["server"] == _server(cluster)
+    ci = Kube(kubeconfig=str(path))
+    assert ci.whoami() == "system:serviceaccount:arc-runners:k8s-ee-ci-shop"
+    token = config["users"][0]["user"]["token"]
+    for result in ("first", "second"):
+        assert token not in platform[result].stdout + platform[result].stderr
+
+
+@pytest.fixture
+def ci(platform):
+    return Kube(kubeconfig=str(platform["kubeconfig"]))
+
+
+def test_pr_up_and_pr_down_work_as_the_ci_identity(playbooks, kube, github, platform, tmp_path):
+    config = tmp_path / "k8s-ee.yaml"
+    config.write_text("projectId: shop\n")
+    up = playbooks.run("pr_up", k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"])
+    assert up.rc == 0, up
+    binding = kube.get("RoleBinding", "k8s-ee-ci", "shop-pr-801")
+    assert binding["roleRef"]["name"] == "k8s-ee-environment"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "k8s-ee-ci-shop", "namespace": "arc-runners"}]
+    assert kube.get("Deployment", "app", "shop-pr-801")["status"]["availableReplicas"] == 1
+    again = playbooks.run(
+        "pr_up", k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"]
+    )
+    assert again.rc == 0 and again.changed == 0, again
+    down = playbooks.run("pr_down", k8s_ee_pr_number=801, kubeconfig=platform["kubeconfig"])
+    assert down.rc == 0, down
+    assert kube.get("Namespace", "shop-pr-801") is None
+
+
+def test_ci_identity_reads_no_secret_outside_environments(ci, kube):
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "platform-credential", "namespace": "platform"},
+            "stringData": {"password": "not-for-ci"},
+        }
+    )
+    _forbidden(lambda: ci.get("Secret", "platform-credential", "platform"))
+    _forbidden(lambda: ci.request("GET", "/api/v1/secrets"))
+    _forbidden(lambda: ci.list("Secret", "kube-system"))
+    _forbidden(lambda: ci.list("ConfigMap", "observability"))
+
+
+def test_ci_identity_cannot_delete_or_take_over_other_namespaces(ci, kube):
+    _forbidden(lambda: ci.delete("Namespace", "kube-system"))
+    _forbidden(lambda: ci.delete("Namespace", "platform"))
+    # a namespace the policy would let it touch must say so in its labels; no label, no namespace
+    message = _forbidden(lambda: ci.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci-free"}}))
+    assert "k8s-ee-ci-shop" in message
+    # relabelling a platform namespace as an environment of its project is refused too
+    _forbidden(
+        lambda: ci.merge_patch(
+            "Namespace",
+            "observability",
+            {
+                "metadata": {
+                    "labels": {
+                        "app.kubernetes.io/managed-by": "k8s-ee",
+                        "k8s-ee/type": "ephemeral",
+                        "k8s-ee/project-id": "shop",
+                    }
+                }
+            },
+        )
+    )
+
+
+def test_ci_identity_cannot_touch_another_projects_environment(ci, kube):
+    other = environment_namespace(kube, 5, repository="acme/blog", project="blog")
+    _forbidden(lambda: ci.delete("Namespace", other))
+    _forbidden(lambda: ci.merge_patch("Namespace", other, {"metadata": {"labels": {"k8s-ee/preserve": "true"}}}))
+    # capacity admission (SPEC 3.3) reads every pod's requests, so pods may be listed; nothing inside is writable
+    _forbidden(lambda: ci.list("ConfigMap", other))
+    _forbidden(lambda: ci.list("Secret", other))
+    _forbidden(
+        lambda: ci.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": other}})
+    )
+    labels = {"app.kubernetes.io/managed-by": "k8s-ee", "k8s-ee/type": "ephemeral", "k8s-ee/project-id": "blog"}
+    _forbidden(
+        lambda: ci.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "blog-pr-6", "labels": labels}}
+        )
+    )
+
+
+def test_ci_identity_binds_only_itself_to_the_environment_role(ci, kube):
+    own = environment_namespace(kube, 802)
+
+    def binding(role, subject_name):
+        return {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"try-{role}-{subject_name}", "namespace": own},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": subject_name, "namespace": "arc-runners"}],
+        }
+
+    _forbidden(lambda: ci.create(binding("cluster-admin", "k8s-ee-ci-shop")))
+    _forbidden(lambda: ci.create(binding("k8s-ee-environment", "default")))
+    _forbidden(
+        lambda: ci.create(
+            {**binding("k8s-ee-environment", "k8s-ee-ci-shop"), "metadata": {"name": "x", "namespace": "platform"}}
+        )
+    )
+    ci.create(binding("k8s-ee-environment", "k8s-ee-ci-shop"))
+    assert kube.get("RoleBinding", "try-k8s-ee-environment-k8s-ee-ci-shop", own)
