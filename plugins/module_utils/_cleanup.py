@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import EPHEMERAL_SELECTOR
+from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import LABEL_PROJECT
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import environment_of, parse_rfc3339
 
 DEFAULT_GRACE = 600
@@ -50,12 +51,15 @@ def cleanup(
     dry_run: bool = False,
     max_deletions: int = DEFAULT_MAX_DELETIONS,
     delete=None,
+    project_id: str | None = None,
 ) -> dict:
     """Decide for every candidate; delete (or list, with dry_run) at most `max_deletions`.
 
     `delete(env)` removes one environment (the caller passes the lifecycle's deletion); the default
-    issues the namespace deletion without waiting.
+    issues the namespace deletion without waiting. With `project_id`, only that project's environments are
+    candidates (what a project's CI identity may delete).
     """
+    selector = EPHEMERAL_SELECTOR + (f",{LABEL_PROJECT}={project_id}" if project_id else "")
     summary = {
         "checked": 0,
         "deleted": [],
@@ -72,7 +76,7 @@ def cleanup(
     readable: dict = {}
     verdicts: dict = {}
     before = github.requests
-    for ns in sorted(kube.list("Namespace", label_selector=EPHEMERAL_SELECTOR), key=lambda n: n["metadata"]["name"]):
+    for ns in sorted(kube.list("Namespace", label_selector=selector), key=lambda n: n["metadata"]["name"]):
         env = environment_of(ns)
         summary["checked"] += 1
         if env["terminating"]:

@@ -116,13 +116,10 @@ class Lock:
                     raise
 
 
-def _preserved(kube) -> list[dict]:
-    """Preserved environments that are not already being deleted."""
-    return [
-        ns
-        for ns in kube.list("Namespace", label_selector=PRESERVED_SELECTOR)
-        if not ns["metadata"].get("deletionTimestamp")
-    ]
+def _preserved(kube, project_id: str | None = None) -> list[dict]:
+    """Preserved environments (of one project, when given) that are not already being deleted."""
+    selector = PRESERVED_SELECTOR + (f",{_naming.LABEL_PROJECT}={project_id}" if project_id else "")
+    return [ns for ns in kube.list("Namespace", label_selector=selector) if not ns["metadata"].get("deletionTimestamp")]
 
 
 def preserve(
@@ -229,10 +226,11 @@ def environment_of(ns: dict) -> dict:
     }
 
 
-def expiry_plan(kube, now: float, warn_before: float = 3600) -> list[dict]:
-    """What preserve_expiry does for each preserved environment: warn, expire, or nothing."""
+def expiry_plan(kube, now: float, warn_before: float = 3600, project_id: str | None = None) -> list[dict]:
+    """What preserve_expiry does for each preserved environment (of one project, when given): warn, expire, or
+    nothing."""
     plan = []
-    for ns in _preserved(kube):
+    for ns in _preserved(kube, project_id):
         env = environment_of(ns)
         until = parse_rfc3339(env["preserve_until"])
         if until is None or until <= now:

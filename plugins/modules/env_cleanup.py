@@ -30,6 +30,11 @@ options:
     description: The most environments deleted in one run.
     type: int
     default: 10
+  project_id:
+    description:
+      - Only environments of this project (label C(k8s-ee/project-id)); what a project's CI identity (role platform) may
+        act on. Without it, every project's environments.
+    type: str
 extends_documentation_fragment:
   - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
@@ -82,6 +87,7 @@ def main():
             "dry_run": {"type": "bool", "default": False},
             "grace_period": {"type": "int", "default": 600},
             "max_deletions": {"type": "int", "default": 10},
+            "project_id": {"type": "str"},
             **CLOCK_ARGS,
         },
         supports_check_mode=True,
@@ -101,6 +107,7 @@ def main():
             grace=p["grace_period"],
             dry_run=p["dry_run"] or module.check_mode,
             max_deletions=p["max_deletions"],
+            project_id=p["project_id"],
         )
     except KubeError as exc:
         module.fail_json(msg=f"Kubernetes API: {exc}")

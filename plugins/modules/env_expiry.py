@@ -25,6 +25,11 @@ options:
     description: Seconds to wait for each deleted namespace to be gone.
     type: int
     default: 300
+  project_id:
+    description:
+      - Only environments of this project (label C(k8s-ee/project-id)); what a project's CI identity (role platform) may
+        act on. Without it, every project's environments.
+    type: str
 extends_documentation_fragment:
   - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
@@ -69,9 +74,9 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import expiry_plan, mark_warned, unpreserve
 
 
-def run(kube, github, now, warn_before, timeout, check_mode):
+def run(kube, github, now, warn_before, timeout, check_mode, project_id=None):
     summary = {"checked": 0, "warned": [], "expired": [], "deleted": [], "errors": []}
-    for env in expiry_plan(kube, now, warn_before):
+    for env in expiry_plan(kube, now, warn_before, project_id):
         summary["checked"] += 1
         name, repo, number = env["namespace"], env["repository"], env["pr_number"]
         if env["action"] == "keep":
@@ -123,6 +128,7 @@ def main():
             **CLOCK_ARGS,
             "warn_before": {"type": "int", "default": 3600},
             "timeout": {"type": "int", "default": 300},
+            "project_id": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -130,7 +136,9 @@ def main():
     github = github_from_params(p)
     try:
         kube = kube_from_params(p)
-        summary = run(kube, github, now_from_params(p), p["warn_before"], p["timeout"], module.check_mode)
+        summary = run(
+            kube, github, now_from_params(p), p["warn_before"], p["timeout"], module.check_mode, p["project_id"]
+        )
     except KubeError as exc:
         module.fail_json(msg=f"Kubernetes API: {exc}")
     changed = bool(summary["warned"] or summary["expired"])

@@ -2,6 +2,7 @@
 the API server's real RBAC and admission (ValidatingAdmissionPolicy)."""
 
 import base64
+import json
 import stat
 
 import pytest
@@ -241,3 +242,24 @@ def test_ci_identity_binds_only_itself_to_the_environment_role(ci, kube):
     )
     ci.create(binding("k8s-ee-environment", "k8s-ee-ci-shop"))
     assert kube.get("RoleBinding", "try-k8s-ee-environment-k8s-ee-ci-shop", own)
+
+
+def test_scheduled_jobs_of_a_project_run_as_its_ci_identity(playbooks, kube, github, platform):
+    """The example scheduled workflow passes k8s_ee_project_id, so a project's identity only meets its own."""
+    own = environment_namespace(kube, 803)
+    other = environment_namespace(kube, 804, repository="acme/blog", project="blog")
+    github.set_pull("acme/shop", 803, state="closed", closed_at="2026-01-01T00:00:00Z")
+    github.set_pull("acme/blog", 804, state="closed", closed_at="2026-01-01T00:00:00Z")
+    ci = {"kubeconfig": platform["kubeconfig"], "k8s_ee_project_id": "shop"}
+    cleanup = playbooks.run("cleanup", **ci)
+    assert cleanup.rc == 0, cleanup
+    deleted = [d["namespace"] for d in json.loads(cleanup.task("Print the summary")["msg"])["deleted"]]
+    assert deleted == [own]
+    assert kube.get("Namespace", other)["metadata"].get("deletionTimestamp") is None
+    expiry = playbooks.run("preserve_expiry", **ci)
+    assert expiry.rc == 0, expiry
+    # without the project, the identity meets another project's environment and is refused: errors, not silence
+    unscoped = playbooks.run("cleanup", kubeconfig=platform["kubeconfig"])
+    assert unscoped.rc != 0
+    assert "forbidden" in " ".join(unscoped.failures()) and "its own project" in " ".join(unscoped.failures()), unscoped
+    assert kube.get("Namespace", other)["metadata"].get("deletionTimestamp") is None
