@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import time
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 
@@ -62,3 +63,13 @@ def playbook_env(kubeconfig, github_token=None, json_output=True) -> dict:
     if json_output:
         env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
     return env
+
+
+def wait_until_gone(kube, namespaces, timeout=120):
+    """Namespaces an earlier test deleted may still be terminating; a role cannot create objects in those."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any((kube.get("Namespace", n) or {}).get("metadata", {}).get("deletionTimestamp") for n in namespaces):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"namespaces still terminating after {timeout}s: {namespaces}")

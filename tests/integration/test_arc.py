@@ -5,6 +5,7 @@ import base64
 
 import pytest
 import yaml
+from harness import wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 
@@ -35,6 +36,7 @@ def helm_chart(kube, name):
 
 @pytest.fixture(scope="module")
 def runs(playbooks, kube):
+    wait_until_gone(kube, ["platform", "arc-systems", "arc-runners"])
     platform = playbooks.role("platform", platform_acme_email="ops@example.com", platform_ci_projects=["shop"])
     assert platform.rc == 0, platform
     checked = playbooks.role("arc", check=True, **ARC)

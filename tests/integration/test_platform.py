@@ -7,7 +7,7 @@ import stat
 
 import pytest
 import yaml
-from harness import environment_namespace
+from harness import environment_namespace, wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
@@ -52,6 +52,19 @@ def _forbidden(call):
 def platform(playbooks, kube, cluster, tmp_path_factory):
     """The role, applied once for the module: check mode first (creates nothing), then for real, then again."""
     out = tmp_path_factory.mktemp("ci")
+    for path in (  # what an earlier test's run of the role left (test_arc applies it too)
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/k8s-ee-environment",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/k8s-ee-ci",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/k8s-ee-ci",
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/k8s-ee-ci-scope",
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/k8s-ee-ci-scope",
+    ):
+        try:
+            kube.request("DELETE", path)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+    wait_until_gone(kube, ["platform", "observability", "arc-systems", "arc-runners", "cnpg-system"])
     variables = dict(PLATFORM, platform_ci_kubeconfig_dir=str(out), platform_api_server=_server(cluster))
     checked = playbooks.role("platform", check=True, **variables)
     assert checked.rc == 0, checked
