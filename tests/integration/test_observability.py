@@ -100,12 +100,13 @@ def run_role(cluster, tmp_path, check=False, **variables):
         data = json.loads(proc.stdout[proc.stdout.index("{") :])
     except ValueError:
         data = {"plays": [], "stats": {}}
-    failures = [
-        f"{task['task']['name']}: {task['hosts']['localhost'].get('msg')}"
-        for play in data["plays"]
-        for task in play["tasks"]
-        if task["hosts"].get("localhost", {}).get("failed")
-    ]
+    failures = []
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            host = task["hosts"].get("localhost", {})
+            if host.get("failed"):
+                messages = [host.get("msg")] + [r.get("msg") for r in host.get("results", []) if r.get("failed")]
+                failures.append(f"{task['task']['name']}: {' / '.join(map(str, messages))}")
     return proc.returncode, data["stats"].get("localhost", {}), failures, proc.stdout + proc.stderr
 
 
@@ -165,6 +166,13 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
     outputs.append(output)
     assert rc != 0
     assert any("observability_grafana_github_client_secret is required" in f for f in failures), failures
+
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**VARIABLES, "observability_loki_chart_version": "6.x"}
+    )
+    outputs.append(output)
+    assert rc != 0
+    assert any("observability_loki_chart_version must be an exact chart version" in f for f in failures), failures
     assert role_objects_exist(kube) == []
     print(f"preflight runs: {time.monotonic() - started:.1f}s")
 
@@ -320,6 +328,15 @@ def test_values_carry_the_platform_settings(applied, kube):
     github = kps["grafana"]["grafana.ini"]["auth.github"]
     assert github["client_id"] == "Iv1.0123456789abcdef"
     assert github["allowed_organizations"] == "acme"
+    assert kps["grafana"]["sidecar"]["datasources"]["uid"] == "prometheus"
+    assert kps["grafana"]["additionalDataSources"][0]["uid"] == "loki"
+    used = {
+        (target.get("datasource") or panel["datasource"])["uid"]
+        for board in dashboards(kube).values()
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+    }
+    assert used == {"prometheus", "loki"}
     sidecar = kps["grafana"]["sidecar"]["dashboards"]
     assert (sidecar["label"], sidecar["labelValue"]) == ("grafana_dashboard", "1")
     node_exporter = kps["prometheus-node-exporter"]
