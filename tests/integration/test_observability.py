@@ -346,6 +346,9 @@ def test_values_carry_the_platform_settings(applied, kube):
     assert "k8s-ee/project-id" in ksm["metricLabelsAllowlist"][0]
     assert "k8s-ee/repository" in ksm["metricAnnotationsAllowList"][0]
     receivers = {r["name"]: r for r in kps["alertmanager"]["config"]["receivers"]}
+    route = kps["alertmanager"]["config"]["route"]
+    assert route["receiver"] == "platform"
+    assert {route["receiver"]} | {r["receiver"] for r in route["routes"]} <= set(receivers)
     assert receivers["platform"]["webhook_configs"][0]["url_file"].startswith("/etc/alertmanager/secrets/")
     assert "loki.source.file" in alloy["alloy"]["configMap"]["content"]
     for path in (
@@ -458,3 +461,29 @@ def test_namespace_labels_and_annotations_used_are_exported(applied, kube):
     used = set(re.findall(r"\b(?:label|annotation)_k8s_ee_[a-z_]+", text))
     assert used, "no namespace label or annotation is used"
     assert used <= exported, used - exported
+
+
+def test_turning_github_login_and_the_receiver_off_converges(applied, cluster, kube, tmp_path, outputs):
+    minimal = {
+        "observability_grafana_admin_password": SECRETS["observability_grafana_admin_password"],
+        "observability_grafana_host": "grafana.preview.example.com",
+    }
+    changes = []
+    for _run in range(2):
+        rc, stats, failures, output = run_role(cluster, tmp_path, **minimal)
+        outputs.append(output)
+        assert rc == 0, failures or output[-3000:]
+        changes.append(stats["changed"])
+    assert changes[0] >= 2 and changes[1] == 0, changes
+    assert kube.get("Secret", "grafana-github-oauth", NAMESPACE) is None
+    assert kube.get("Secret", "alertmanager-receiver", NAMESPACE) is None
+    kps = chart_values(kube)["kube-prometheus-stack"]
+    assert "envFromSecret" not in kps["grafana"]
+    assert "auth.github" not in kps["grafana"]["grafana.ini"]
+    assert "secrets" not in kps["alertmanager"]["alertmanagerSpec"]
+    config = kps["alertmanager"]["config"]
+    assert config["route"]["receiver"] == "null"
+    assert [r["name"] for r in config["receivers"]] == ["null"]
+    for output in outputs:
+        for secret in SECRET_STRINGS:
+            assert secret not in output
