@@ -17,6 +17,10 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/k8s_ee/platform
 CLUSTER_DIR := $(BUILD)/cluster
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(K8S_EE_CACHE)/tools-actionlint-$(ACTIONLINT_VERSION)/actionlint
+# PromQL and rule checker of the observability tests (Prometheus' own parser, tests/tools/promcheck).
+PROMCHECK_VERSION := v0.316.0
+PROMCHECK_SRC := tests/tools/promcheck
+PROMCHECK := $(K8S_EE_CACHE)/tools-promcheck-$(PROMCHECK_VERSION)/promcheck
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -81,6 +85,13 @@ test: lint sanity unit integration
 $(ACTIONLINT):
 	GOBIN=$(dir $(ACTIONLINT)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
+$(PROMCHECK): $(PROMCHECK_SRC)/main.go $(PROMCHECK_SRC)/go.mod $(PROMCHECK_SRC)/go.sum
+	mkdir -p $(dir $@)
+	cd $(PROMCHECK_SRC) && go build -o $@ .
+
+.PHONY: promcheck
+promcheck: $(PROMCHECK)
+
 .PHONY: shellcheck
 shellcheck:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
@@ -97,10 +108,10 @@ lint: venv $(ACTIONLINT) shellcheck
 sanity: venv
 	$(BIN)/python hack/sanity.py
 
-unit: venv
+unit: venv $(PROMCHECK)
 	$(BIN)/pytest tests/unit
 
-integration: venv cluster-build
+integration: venv cluster-build $(PROMCHECK)
 	$(BIN)/pytest tests/integration
 
 .PHONY: benchmark

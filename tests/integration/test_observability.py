@@ -1,0 +1,489 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The observability role against the local control plane, whose upstream CRDs validate what it applies.
+
+What is checked comes from the cluster (what the role applied), not from the role's files: the HelmCharts'
+valuesContent for the memory budget and settings, the PrometheusRule for the rule groups, the dashboards'
+ConfigMaps for the Grafana queries. PromQL goes through Prometheus' own parser (tests/tools/promcheck), and the
+metric names it references are checked against the exporters' sources at the versions the stack runs.
+"""
+
+import base64
+import copy
+import json
+import re
+import subprocess
+import time
+
+import pytest
+import yaml
+from harness import REPO, playbook_env
+from observability import (
+    BUDGET_BYTES,
+    MissingLimit,
+    cadvisor_names,
+    check_rule_files,
+    dashboard_queries,
+    expression_metrics,
+    format_breakdown,
+    go_mod_requirement,
+    kube_state_metrics_names,
+    label_values_selector,
+    memory_breakdown,
+    resolve_grafana_variables,
+)
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+
+pytestmark = pytest.mark.cluster
+
+PLAYBOOK = REPO / "tests" / "integration" / "playbooks" / "observability.yml"
+NAMESPACE = "observability"
+HELMCHARTS = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts"
+RULES = f"/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/prometheusrules"
+CHART_NAMES = {"kube-prometheus-stack": "kube-prometheus-stack", "loki": "loki", "alloy": "alloy"}
+
+SECRETS = {
+    "observability_grafana_admin_password": "adm1n-Pw-7d3c9f",
+    "observability_grafana_github_client_secret": "gh-oauth-s3cret-51ab2e",
+    "observability_alertmanager_secrets": {"url": "https://hooks.example.com/services/T000/B000/wh-s3cret-93c1"},
+}
+VARIABLES = {
+    **SECRETS,
+    "observability_grafana_host": "grafana.preview.example.com",
+    "observability_grafana_github_client_id": "Iv1.0123456789abcdef",
+    "observability_grafana_github_allowed_organizations": ["acme"],
+    "observability_alertmanager_receiver": {
+        "webhook_configs": [{"url_file": "/etc/alertmanager/secrets/alertmanager-receiver/url", "send_resolved": True}]
+    },
+}
+SECRET_STRINGS = [
+    "adm1n-Pw-7d3c9f",
+    "gh-oauth-s3cret-51ab2e",
+    "wh-s3cret-93c1",
+    base64.b64encode(b"adm1n-Pw-7d3c9f").decode(),
+    base64.b64encode(b"gh-oauth-s3cret-51ab2e").decode(),
+]
+
+# Metric names that are neither in kube-state-metrics' nor in cAdvisor's source, with where each comes from.
+PROMETHEUS_BUILTINS = {"up", "ALERTS", "ALERTS_FOR_STATE"}  # scrape_* are added by prefix below
+NODE_EXPORTER = {  # prometheus/node_exporter collectors meminfo, cpu, filesystem, stat, textfile
+    "node_memory_MemTotal_bytes",
+    "node_memory_MemAvailable_bytes",
+    "node_cpu_seconds_total",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_size_bytes",
+    "node_boot_time_seconds",
+    "node_textfile_scrape_error",
+}
+PROMETHEUS_SELF = {  # prometheus/prometheus tsdb/db.go and tsdb/head.go
+    "prometheus_tsdb_head_series",
+    "prometheus_tsdb_storage_blocks_bytes",
+    "prometheus_tsdb_lowest_timestamp_seconds",
+}
+SCHEDULES = {  # written by the schedules role's jobs into node-exporter's textfile collector directory (SPEC §10)
+    "k8s_ee_schedule_last_run_timestamp_seconds",
+    "k8s_ee_schedule_last_success_timestamp_seconds",
+    "k8s_ee_schedule_last_exit_code",
+}
+
+
+def run_role(cluster, tmp_path, check=False, **variables):
+    """ansible-playbook with the role, JSON output; returns (rc, stats, failures, stdout + stderr)."""
+    vars_file = tmp_path / f"vars-{time.monotonic_ns()}.json"
+    vars_file.write_text(json.dumps(variables))
+    argv = ["ansible-playbook", str(PLAYBOOK), "-e", f"@{vars_file}"] + (["--check"] if check else [])
+    proc = subprocess.run(
+        argv, env=playbook_env(cluster.kubeconfig), capture_output=True, text=True, timeout=600, check=False
+    )
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index("{") :])
+    except ValueError:
+        data = {"plays": [], "stats": {}}
+    failures = []
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            host = task["hosts"].get("localhost", {})
+            if host.get("failed"):
+                messages = [host.get("msg")] + [r.get("msg") for r in host.get("results", []) if r.get("failed")]
+                failures.append(f"{task['task']['name']}: {' / '.join(map(str, messages))}")
+    return proc.returncode, data["stats"].get("localhost", {}), failures, proc.stdout + proc.stderr
+
+
+def role_objects_exist(kube) -> list[str]:
+    found = [f"HelmChart {c}" for c in CHART_NAMES.values() if get(kube, f"{HELMCHARTS}/{c}")]
+    if kube.get("Namespace", NAMESPACE):
+        found.append(f"Namespace {NAMESPACE}")
+    return found
+
+
+def get(kube, path):
+    try:
+        return kube.request("GET", path)
+    except KubeError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def remove_role_objects(kube):
+    for name in CHART_NAMES.values():
+        try:
+            kube.request("DELETE", f"{HELMCHARTS}/{name}")
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+    kube.delete("Namespace", NAMESPACE)
+    deadline = time.monotonic() + 120
+    while role_objects_exist(kube):
+        assert time.monotonic() < deadline, f"still there: {role_objects_exist(kube)}"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def clean(kube):
+    remove_role_objects(kube)
+    yield
+    remove_role_objects(kube)
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    """Everything ansible-playbook printed in this module, checked for secrets at the end."""
+    return []
+
+
+def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, clean, tmp_path, outputs):
+    started = time.monotonic()
+    without_password = {k: v for k, v in VARIABLES.items() if k != "observability_grafana_admin_password"}
+    rc, _stats, failures, output = run_role(cluster, tmp_path, **without_password)
+    outputs.append(output)
+    assert rc != 0
+    assert any("observability_grafana_admin_password is required" in f for f in failures), failures
+
+    without_oauth_secret = {k: v for k, v in VARIABLES.items() if k != "observability_grafana_github_client_secret"}
+    rc, _stats, failures, output = run_role(cluster, tmp_path, **without_oauth_secret)
+    outputs.append(output)
+    assert rc != 0
+    assert any("observability_grafana_github_client_secret is required" in f for f in failures), failures
+
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**VARIABLES, "observability_loki_chart_version": "6.x"}
+    )
+    outputs.append(output)
+    assert rc != 0
+    assert any("observability_loki_chart_version must be an exact chart version" in f for f in failures), failures
+    assert role_objects_exist(kube) == []
+    print(f"preflight runs: {time.monotonic() - started:.1f}s")
+
+
+def test_check_mode_on_a_clean_cluster_creates_nothing(cluster, kube, clean, tmp_path, outputs):
+    rc, stats, failures, output = run_role(cluster, tmp_path, check=True, **VARIABLES)
+    outputs.append(output)
+    assert rc == 0, failures or output[-3000:]
+    assert stats["changed"] >= 1  # it reports what it would do
+    assert role_objects_exist(kube) == []
+
+
+@pytest.fixture(scope="module")
+def applied(cluster, kube, clean, tmp_path_factory, outputs):
+    tmp = tmp_path_factory.mktemp("observability")
+    timings = {}
+    for name, check in (("first", False), ("second", False), ("check", True)):
+        started = time.monotonic()
+        rc, stats, failures, output = run_role(cluster, tmp, check=check, **VARIABLES)
+        timings[name] = round(time.monotonic() - started, 1)
+        outputs.append(output)
+        assert rc == 0, failures or output[-3000:]
+        timings[f"{name} changed"] = stats["changed"]
+    print(f"role runs: {timings}")
+    return timings
+
+
+def test_second_run_and_check_mode_change_nothing(applied):
+    assert applied["first changed"] >= 1
+    assert applied["second changed"] == 0
+    assert applied["check changed"] == 0
+
+
+def helmchart(kube, name):
+    chart = get(kube, f"{HELMCHARTS}/{name}")
+    assert chart, f"HelmChart {name} missing"
+    return chart
+
+
+def chart_values(kube) -> dict:
+    return {
+        chart: yaml.safe_load(helmchart(kube, name)["spec"]["valuesContent"]) for chart, name in CHART_NAMES.items()
+    }
+
+
+def prometheus_rule(kube) -> dict:
+    rule = get(kube, f"{RULES}/k8s-ee")
+    assert rule, "PrometheusRule k8s-ee missing"
+    return rule
+
+
+def dashboards(kube) -> dict:
+    out = {}
+    for cm in kube.list("ConfigMap", NAMESPACE, label_selector="grafana_dashboard=1"):
+        ((key, text),) = cm["data"].items()
+        out[key] = json.loads(text)
+    return out
+
+
+def test_objects_are_stored_and_schema_validation_is_active(applied, kube):
+    namespace = kube.get("Namespace", NAMESPACE)
+    assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "k8s-ee-platform"
+    assert namespace["metadata"]["labels"]["k8s-ee/type"] == "platform"
+    for chart, name in CHART_NAMES.items():
+        spec = helmchart(kube, name)["spec"]
+        assert spec["chart"] == chart
+        assert spec["targetNamespace"] == NAMESPACE
+        assert spec["repo"].startswith("https://")
+        assert re.fullmatch(r"\d+\.\d+\.\d+", spec["version"]), spec["version"]
+    rule = prometheus_rule(kube)
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert len(dashboards(kube)) == 3
+
+    # The same API server rejects what the upstream schemas forbid: proof that the objects above were validated.
+    bad_chart = {
+        "apiVersion": "helm.cattle.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": "bad-chart", "namespace": "kube-system"},
+        "spec": {"chart": "x", "backOffLimit": "many", "failurePolicy": "explode"},
+    }
+    with pytest.raises(KubeError) as rejected:
+        kube.request("POST", HELMCHARTS, body=bad_chart)
+    assert rejected.value.status == 422
+    assert "backOffLimit" in str(rejected.value) and "failurePolicy" in str(rejected.value)
+    bad_rule = copy.deepcopy({k: rule[k] for k in ("apiVersion", "kind", "spec")})
+    bad_rule["metadata"] = {"name": "bad-rule", "namespace": NAMESPACE}
+    bad_rule["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"
+    with pytest.raises(KubeError) as rejected:
+        kube.request("POST", RULES, body=bad_rule)
+    assert rejected.value.status == 422
+
+
+def test_secrets_are_in_secrets_only(applied, kube, outputs):
+    admin = kube.get("Secret", "grafana-admin", NAMESPACE)
+    assert base64.b64decode(admin["data"]["admin-password"]).decode() == SECRETS["observability_grafana_admin_password"]
+    oauth = kube.get("Secret", "grafana-github-oauth", NAMESPACE)
+    assert set(oauth["data"]) == {"GF_AUTH_GITHUB_CLIENT_SECRET"}
+    receiver = kube.get("Secret", "alertmanager-receiver", NAMESPACE)
+    assert set(receiver["data"]) == {"url"}
+
+    values = chart_values(kube)
+    grafana = values["kube-prometheus-stack"]["grafana"]
+    assert grafana["admin"]["existingSecret"] == "grafana-admin"
+    assert grafana["envFromSecret"] == "grafana-github-oauth"
+    assert values["kube-prometheus-stack"]["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receiver"]
+    stored = json.dumps([helmchart(kube, n)["spec"] for n in CHART_NAMES.values()])
+    stored += json.dumps(prometheus_rule(kube)) + json.dumps(dashboards(kube))
+    assert outputs, "no playbook output was collected"
+    for secret in SECRET_STRINGS:
+        assert secret not in stored
+        for output in outputs:
+            assert secret not in output
+
+
+def test_memory_limits_sum_under_6_gb(applied, kube):
+    values = chart_values(kube)
+    rows = memory_breakdown(values, nodes=len(kube.list("Node")))
+    print("\n" + format_breakdown(rows))
+    total = sum(row["bytes"] for row in rows)
+    assert total < BUDGET_BYTES, format_breakdown(rows)
+    assert {row["chart"] for row in rows} == set(CHART_NAMES)
+
+    # A component without a limit fails the sum, and so does one the chart would turn on by default.
+    for chart, path in (("loki", ("singleBinary", "resources", "limits")), ("alloy", ("configReloader",))):
+        broken = copy.deepcopy(values)
+        node = broken[chart]
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+        with pytest.raises(MissingLimit):
+            memory_breakdown(broken)
+    broken = copy.deepcopy(values)
+    del broken["loki"]["gateway"]
+    with pytest.raises(MissingLimit, match="loki gateway"):
+        memory_breakdown(broken)
+
+
+def test_values_carry_the_platform_settings(applied, kube):
+    values = chart_values(kube)
+    kps, loki, alloy = values["kube-prometheus-stack"], values["loki"], values["alloy"]
+    spec = kps["prometheus"]["prometheusSpec"]
+    assert (spec["retention"], spec["retentionSize"]) == ("7d", "6GB")
+    assert spec["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"]
+    assert kps["prometheusOperator"]["admissionWebhooks"]["enabled"] is False
+    assert loki["loki"]["limits_config"]["retention_period"] == "168h"
+    assert loki["loki"]["compactor"]["retention_enabled"] is True
+    assert loki["singleBinary"]["persistence"]["enabled"] is True
+    assert loki["deploymentMode"] == "SingleBinary"
+    ingress = kps["grafana"]["ingress"]
+    assert ingress["hosts"] == ["grafana.preview.example.com"]
+    assert ingress["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "letsencrypt"
+    assert ingress["annotations"]["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
+    github = kps["grafana"]["grafana.ini"]["auth.github"]
+    assert github["client_id"] == "Iv1.0123456789abcdef"
+    assert github["allowed_organizations"] == "acme"
+    assert kps["grafana"]["sidecar"]["datasources"]["uid"] == "prometheus"
+    assert kps["grafana"]["additionalDataSources"][0]["uid"] == "loki"
+    used = {
+        (target.get("datasource") or panel["datasource"])["uid"]
+        for board in dashboards(kube).values()
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+    }
+    assert used == {"prometheus", "loki"}
+    sidecar = kps["grafana"]["sidecar"]["dashboards"]
+    assert (sidecar["label"], sidecar["labelValue"]) == ("grafana_dashboard", "1")
+    node_exporter = kps["prometheus-node-exporter"]
+    assert "--collector.textfile.directory=/host/textfile_collector" in node_exporter["extraArgs"]
+    assert node_exporter["extraHostVolumeMounts"][0]["hostPath"] == "/var/lib/node_exporter/textfile_collector"
+    ksm = kps["kube-state-metrics"]
+    assert "k8s-ee/project-id" in ksm["metricLabelsAllowlist"][0]
+    assert "k8s-ee/repository" in ksm["metricAnnotationsAllowList"][0]
+    receivers = {r["name"]: r for r in kps["alertmanager"]["config"]["receivers"]}
+    route = kps["alertmanager"]["config"]["route"]
+    assert route["receiver"] == "platform"
+    assert {route["receiver"]} | {r["receiver"] for r in route["routes"]} <= set(receivers)
+    assert receivers["platform"]["webhook_configs"][0]["url_file"].startswith("/etc/alertmanager/secrets/")
+    assert "loki.source.file" in alloy["alloy"]["configMap"]["content"]
+    for path in (
+        ("prometheus", "prometheusSpec"),
+        ("alertmanager", "alertmanagerSpec"),
+        ("grafana",),
+        ("kube-state-metrics",),
+        ("prometheus-node-exporter",),
+    ):
+        node = kps
+        for key in path:
+            node = node[key]
+        assert node["priorityClassName"] == "platform-critical", path
+    assert loki["singleBinary"]["priorityClassName"] == "platform-critical"
+    assert alloy["controller"]["priorityClassName"] == "platform-critical"
+
+
+def rule_groups_file(kube, tmp_path, mutate=None):
+    groups = copy.deepcopy(prometheus_rule(kube)["spec"])
+    if mutate:
+        mutate(groups)
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(groups))
+    return path
+
+
+def test_rules_pass_prometheus_rule_validation(applied, kube, tmp_path):
+    (result,) = check_rule_files([rule_groups_file(kube, tmp_path)])
+    assert result["errors"] == [], result["errors"]
+    assert result["groups"] == 4 and result["rules"] >= 14
+
+    def break_one(groups):
+        groups["groups"][1]["rules"][0]["expr"] = "sum(up{job=}"
+
+    (result,) = check_rule_files([rule_groups_file(kube, tmp_path, break_one)])
+    assert len(result["errors"]) == 1
+    assert re.search(r"\d+:\d+: group \"k8s-ee.platform\", rule 1, \"K8sEeTargetDown\"", result["errors"][0])
+
+
+@pytest.fixture(scope="module")
+def exported_metrics(applied, kube):
+    """What the stack as configured exports, from the sources of the versions it runs."""
+    values = chart_values(kube)
+    ksm_version = values["kube-prometheus-stack"]["kube-state-metrics"]["image"]["tag"]
+    cadvisor_version = go_mod_requirement(REPO / "tests" / "cluster" / "go" / "go.mod", "github.com/google/cadvisor")
+    started = time.monotonic()
+    ksm, cadvisor = kube_state_metrics_names(ksm_version), cadvisor_names(cadvisor_version)
+    print(
+        f"catalogue: {len(ksm)} kube-state-metrics names ({ksm_version}), {len(cadvisor)} cAdvisor names "
+        f"({cadvisor_version}) in {time.monotonic() - started:.1f}s"
+    )
+    assert {"kube_namespace_labels", "kube_namespace_annotations", "kube_resourcequota"} <= ksm
+    assert "container_memory_working_set_bytes" in cadvisor
+    recorded = {r["record"] for g in prometheus_rule(kube)["spec"]["groups"] for r in g["rules"] if "record" in r}
+    return ksm | cadvisor | recorded | PROMETHEUS_BUILTINS | NODE_EXPORTER | PROMETHEUS_SELF | SCHEDULES
+
+
+def unknown_metrics(exprs, exported):
+    problems = []
+    for source, result in zip(exprs, expression_metrics([expr for _source, expr in exprs]), strict=True):
+        if result.get("error"):
+            problems.append(f"{source[0]}: {result['error']} in {source[1]!r}")
+            continue
+        for name in result["metrics"]:
+            if name not in exported and not name.startswith("scrape_"):
+                problems.append(f"{source[0]}: {name} is not exported by the stack")
+    return problems
+
+
+def test_rule_expressions_use_only_exported_metrics(applied, kube, exported_metrics):
+    exprs = [
+        (r.get("alert") or r.get("record"), r["expr"])
+        for g in prometheus_rule(kube)["spec"]["groups"]
+        for r in g["rules"]
+    ]
+    assert unknown_metrics(exprs, exported_metrics) == []
+    assert unknown_metrics([("made up", "rate(k8s_ee_no_such_metric_total[5m])")], exported_metrics) == [
+        "made up: k8s_ee_no_such_metric_total is not exported by the stack"
+    ]
+
+
+def test_dashboards_parse_and_use_only_exported_metrics(applied, kube, exported_metrics):
+    boards = dashboards(kube)
+    environment = boards["k8s-ee-environment.json"]
+    assert environment["uid"] == "k8s-ee-environment"
+    assert [v["name"] for v in environment["templating"]["list"]] == ["namespace"]
+    assert any(p["type"] == "logs" and p["datasource"]["type"] == "loki" for p in environment["panels"])
+    exprs = []
+    for key, board in boards.items():
+        variables = {v["name"]: "shop-pr-1" for v in board.get("templating", {}).get("list", [])}
+        for title, expr in dashboard_queries(board):
+            exprs.append((f"{key} / {title}", resolve_grafana_variables(label_values_selector(expr), variables)))
+    assert len(exprs) > 40
+    assert unknown_metrics(exprs, exported_metrics) == []
+    # a broken query fails the same check
+    assert unknown_metrics([("broken", "sum(rate(up[$__rate_interval])")], exported_metrics)
+
+
+def test_namespace_labels_and_annotations_used_are_exported(applied, kube):
+    """label_k8s_ee_* / annotation_k8s_ee_* in rules and dashboards exist only when kube-state-metrics allows them."""
+    ksm = chart_values(kube)["kube-prometheus-stack"]["kube-state-metrics"]
+
+    def allowed(entry, prefix):
+        keys = re.fullmatch(r"namespaces=\[(.*)\]", entry).group(1).split(",")
+        return {prefix + re.sub(r"[^a-zA-Z0-9_]", "_", k) for k in keys}
+
+    exported = allowed(ksm["metricLabelsAllowlist"][0], "label_")
+    exported |= allowed(ksm["metricAnnotationsAllowList"][0], "annotation_")
+    text = json.dumps(prometheus_rule(kube)) + json.dumps(dashboards(kube))
+    used = set(re.findall(r"\b(?:label|annotation)_k8s_ee_[a-z_]+", text))
+    assert used, "no namespace label or annotation is used"
+    assert used <= exported, used - exported
+
+
+def test_turning_github_login_and_the_receiver_off_converges(applied, cluster, kube, tmp_path, outputs):
+    minimal = {
+        "observability_grafana_admin_password": SECRETS["observability_grafana_admin_password"],
+        "observability_grafana_host": "grafana.preview.example.com",
+    }
+    changes = []
+    for _run in range(2):
+        rc, stats, failures, output = run_role(cluster, tmp_path, **minimal)
+        outputs.append(output)
+        assert rc == 0, failures or output[-3000:]
+        changes.append(stats["changed"])
+    assert changes[0] >= 2 and changes[1] == 0, changes
+    assert kube.get("Secret", "grafana-github-oauth", NAMESPACE) is None
+    assert kube.get("Secret", "alertmanager-receiver", NAMESPACE) is None
+    kps = chart_values(kube)["kube-prometheus-stack"]
+    assert "envFromSecret" not in kps["grafana"]
+    assert "auth.github" not in kps["grafana"]["grafana.ini"]
+    assert "secrets" not in kps["alertmanager"]["alertmanagerSpec"]
+    config = kps["alertmanager"]["config"]
+    assert config["route"]["receiver"] == "null"
+    assert [r["name"] for r in config["receivers"]] == ["null"]
+    for output in outputs:
+        for secret in SECRET_STRINGS:
+            assert secret not in output

@@ -1,0 +1,340 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the observability role's tests check: the memory budget of the charts' values, the metrics the stack
+exports (from the exporters' own sources), and PromQL through Prometheus' parser (tests/tools/promcheck)."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+from dataclasses import dataclass
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+CACHE = pathlib.Path(os.environ.get("K8S_EE_CACHE", pathlib.Path.home() / ".cache" / "k8s-ee"))
+PROMCHECK_SRC = REPO / "tests" / "tools" / "promcheck"
+PROMETHEUS_MODULE_VERSION = "v0.316.0"
+BUDGET_BYTES = 6 * 10**9  # SPEC §13: observability < 6 GB (decimal GB, the stricter reading of 6 GiB)
+
+# ---------------------------------------------------------------- memory budget
+
+
+class MissingLimit(AssertionError):
+    """A component that runs has no memory limit in the chart values."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One container (or a set of identical ones) a chart runs, and where its resources are in the chart's values.
+
+    `enabled` lists (path, chart default) pairs that must all be true for the container to exist; `count` is a
+    number or (path, chart default) for the replica count; `per_node` multiplies by the nodes (DaemonSets).
+    """
+
+    name: str
+    resources: str
+    enabled: tuple = ()
+    count: object = 1
+    per_node: bool = False
+
+
+# Keys and defaults as the charts define them (kube-prometheus-stack 88.x with its subcharts, loki 6.x, alloy 1.x).
+COMPONENTS = {
+    "kube-prometheus-stack": (
+        Component(
+            "prometheus",
+            "prometheus.prometheusSpec.resources",
+            (("prometheus.enabled", True),),
+            ("prometheus.prometheusSpec.replicas", 1),
+        ),
+        Component(
+            "prometheus config-reloader (sidecar)",
+            "prometheusOperator.prometheusConfigReloader.resources",
+            (("prometheus.enabled", True),),
+            ("prometheus.prometheusSpec.replicas", 1),
+        ),
+        Component(
+            "prometheus init-config-reloader (init)",
+            "prometheusOperator.prometheusConfigReloader.resources",
+            (("prometheus.enabled", True),),
+            ("prometheus.prometheusSpec.replicas", 1),
+        ),
+        Component(
+            "alertmanager",
+            "alertmanager.alertmanagerSpec.resources",
+            (("alertmanager.enabled", True),),
+            ("alertmanager.alertmanagerSpec.replicas", 1),
+        ),
+        Component(
+            "alertmanager config-reloader (sidecar)",
+            "prometheusOperator.prometheusConfigReloader.resources",
+            (("alertmanager.enabled", True),),
+            ("alertmanager.alertmanagerSpec.replicas", 1),
+        ),
+        Component(
+            "alertmanager init-config-reloader (init)",
+            "prometheusOperator.prometheusConfigReloader.resources",
+            (("alertmanager.enabled", True),),
+            ("alertmanager.alertmanagerSpec.replicas", 1),
+        ),
+        Component("prometheus-operator", "prometheusOperator.resources", (("prometheusOperator.enabled", True),)),
+        Component(
+            "operator admission webhook",
+            "prometheusOperator.admissionWebhooks.deployment.resources",
+            (
+                ("prometheusOperator.admissionWebhooks.enabled", True),
+                ("prometheusOperator.admissionWebhooks.deployment.enabled", False),
+            ),
+        ),
+        Component(
+            "operator admission webhook patch job",
+            "prometheusOperator.admissionWebhooks.patch.resources",
+            (
+                ("prometheusOperator.admissionWebhooks.enabled", True),
+                ("prometheusOperator.admissionWebhooks.patch.enabled", True),
+            ),
+        ),
+        Component("thanos-ruler", "thanosRuler.thanosRulerSpec.resources", (("thanosRuler.enabled", False),)),
+        Component("kube-state-metrics", "kube-state-metrics.resources", (("kubeStateMetrics.enabled", True),)),
+        Component(
+            "node-exporter (DaemonSet)",
+            "prometheus-node-exporter.resources",
+            (("nodeExporter.enabled", True),),
+            per_node=True,
+        ),
+        Component("grafana", "grafana.resources", (("grafana.enabled", True),)),
+        Component(
+            "grafana dashboards sidecar",
+            "grafana.sidecar.resources",
+            (("grafana.enabled", True), ("grafana.sidecar.dashboards.enabled", True)),
+        ),
+        Component(
+            "grafana datasources sidecar",
+            "grafana.sidecar.resources",
+            (("grafana.enabled", True), ("grafana.sidecar.datasources.enabled", True)),
+        ),
+        Component(
+            "grafana alerts sidecar",
+            "grafana.sidecar.resources",
+            (("grafana.enabled", True), ("grafana.sidecar.alerts.enabled", False)),
+        ),
+        Component(
+            "grafana init-chown-data (init)",
+            "grafana.initChownData.resources",
+            (
+                ("grafana.enabled", True),
+                ("grafana.persistence.enabled", False),
+                ("grafana.initChownData.enabled", True),
+            ),
+        ),
+    ),
+    "loki": (
+        Component("loki single binary", "singleBinary.resources", (), ("singleBinary.replicas", 0)),
+        Component("loki read", "read.resources", (), ("read.replicas", 3)),
+        Component("loki write", "write.resources", (), ("write.replicas", 3)),
+        Component("loki backend", "backend.resources", (), ("backend.replicas", 3)),
+        Component("loki gateway", "gateway.resources", (("gateway.enabled", True),)),
+        Component("loki chunks cache", "chunksCache.resources", (("chunksCache.enabled", True),)),
+        Component("loki results cache", "resultsCache.resources", (("resultsCache.enabled", True),)),
+        Component("loki canary (DaemonSet)", "lokiCanary.resources", (("lokiCanary.enabled", True),), per_node=True),
+        Component("loki rules sidecar", "sidecar.resources", (("sidecar.rules.enabled", True),)),
+        Component("minio", "minio.resources", (("minio.enabled", False),)),
+    ),
+    "alloy": (
+        Component("alloy (DaemonSet)", "alloy.resources", per_node=True),
+        Component(
+            "alloy config-reloader (DaemonSet sidecar)",
+            "configReloader.resources",
+            (("configReloader.enabled", True),),
+            per_node=True,
+        ),
+    ),
+}
+
+
+def lookup(values: dict, path: str, default=None):
+    node = values
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
+def memory_breakdown(values_by_chart: dict, nodes: int = 1) -> list[dict]:
+    """One row per running container kind: chart, component, count, limit (bytes) and count * limit.
+
+    Raises MissingLimit naming every component that runs without a memory limit.
+    """
+    rows, missing = [], []
+    for chart, components in COMPONENTS.items():
+        values = values_by_chart[chart]
+        for component in components:
+            if not all(lookup(values, path, default) for path, default in component.enabled):
+                continue
+            count = component.count if isinstance(component.count, int) else int(lookup(values, *component.count))
+            count *= nodes if component.per_node else 1
+            if count == 0:
+                continue
+            limit = lookup(values, component.resources + ".limits.memory")
+            if limit is None:
+                missing.append(f"{chart}: {component.name} ({component.resources}.limits.memory)")
+                continue
+            limit_bytes = int(_quantity.parse(str(limit)))
+            rows.append(
+                {
+                    "chart": chart,
+                    "component": component.name,
+                    "count": count,
+                    "limit": str(limit),
+                    "bytes": limit_bytes * count,
+                }
+            )
+    if missing:
+        raise MissingLimit("no memory limit for: " + "; ".join(missing))
+    return rows
+
+
+def format_breakdown(rows: list[dict]) -> str:
+    lines = [f"{'chart':<22} {'component':<44} {'n':>2} {'limit':>7} {'MiB':>7}"]
+    for row in rows:
+        mib = row["bytes"] / 2**20
+        lines.append(f"{row['chart']:<22} {row['component']:<44} {row['count']:>2} {row['limit']:>7} {mib:>7.0f}")
+    total = sum(row["bytes"] for row in rows)
+    lines.append(f"{'total':<22} {'':<44} {'':>2} {'':>7} {total / 2**20:>7.0f}  ({total / 1e9:.2f} GB of 6 GB)")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- metric catalogue
+
+
+def go_module_dir(module: str, version: str) -> pathlib.Path:
+    """The source of a Go module version, downloaded once into Go's module cache (outside the repository)."""
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        cwd=CACHE if CACHE.is_dir() else None,
+        env={**os.environ, "GOFLAGS": "-mod=mod", "GO111MODULE": "on"},
+    )
+    info = json.loads(proc.stdout or "{}")
+    if proc.returncode != 0 or "Dir" not in info:
+        raise RuntimeError(f"go mod download {module}@{version} failed: {info.get('Error') or proc.stderr}")
+    return pathlib.Path(info["Dir"])
+
+
+def string_literals(files, prefix: str) -> set[str]:
+    """Every Go string literal that is a metric name starting with `prefix` (e.g. "kube_pod_info")."""
+    pattern = re.compile(r'"(' + re.escape(prefix) + r'[a-zA-Z0-9_]*)"')
+    names = set()
+    for path in files:
+        names.update(pattern.findall(pathlib.Path(path).read_text()))
+    return names
+
+
+def go_sources(directory: pathlib.Path) -> list[pathlib.Path]:
+    return sorted(p for p in directory.glob("*.go") if not p.name.endswith("_test.go"))
+
+
+def kube_state_metrics_names(version: str) -> set[str]:
+    """kube_* metric names of kube-state-metrics at `version` (internal/store, one file per resource)."""
+    return string_literals(
+        go_sources(go_module_dir("k8s.io/kube-state-metrics/v2", version) / "internal" / "store"), "kube_"
+    )
+
+
+def cadvisor_names(version: str) -> set[str]:
+    """container_* and machine_* names cAdvisor (inside the kubelet) exports at `version`."""
+    files = go_sources(go_module_dir("github.com/google/cadvisor", version) / "metrics")
+    return string_literals(files, "container_") | string_literals(files, "machine_")
+
+
+def go_mod_requirement(go_mod: pathlib.Path, module: str) -> str:
+    match = re.search(r"^\s*" + re.escape(module) + r"\s+(v\S+)", go_mod.read_text(), re.MULTILINE)
+    if not match:
+        raise LookupError(f"{module} is not required by {go_mod}")
+    return match.group(1)
+
+
+# ---------------------------------------------------------------- PromQL
+
+
+def promcheck_binary() -> pathlib.Path:
+    """tests/tools/promcheck, built once into the cache (rebuilt when its source is newer)."""
+    binary = CACHE / f"tools-promcheck-{PROMETHEUS_MODULE_VERSION}" / "promcheck"
+    sources = [PROMCHECK_SRC / name for name in ("main.go", "go.mod", "go.sum")]
+    if not binary.exists() or binary.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["go", "build", "-o", str(binary), "."], cwd=PROMCHECK_SRC, check=True, timeout=900)
+    return binary
+
+
+def check_rule_files(paths) -> list[dict]:
+    proc = subprocess.run(
+        [str(promcheck_binary()), "rules", *map(str, paths)], capture_output=True, text=True, check=False, timeout=120
+    )
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(proc.stderr)
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def expression_metrics(exprs: list[str]) -> list[dict]:
+    proc = subprocess.run(
+        [str(promcheck_binary()), "metrics"], input=json.dumps(exprs), capture_output=True, text=True, check=True
+    )
+    return json.loads(proc.stdout)
+
+
+# Grafana's built-in variables, replaced by what Grafana would send (a valid duration or number).
+GRAFANA_VARIABLES = {
+    "__rate_interval": "1m",
+    "__interval": "30s",
+    "__range": "6h",
+    "__range_s": "21600",
+    "__range_ms": "21600000",
+    "__interval_ms": "30000",
+}
+
+
+def resolve_grafana_variables(expr: str, variables: dict[str, str]) -> str:
+    """Replace $name, ${name} and [[name]] by a value, as Grafana does before sending a query."""
+    values = {**GRAFANA_VARIABLES, **variables}
+
+    def value(match):
+        name = match.group(1) or match.group(2) or match.group(3)
+        if name not in values:
+            raise KeyError(f"unknown Grafana variable {name!r} in {expr!r}")
+        return values[name]
+
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]", value, expr)
+
+
+def dashboard_queries(dashboard: dict, datasource_type: str = "prometheus") -> list[tuple[str, str]]:
+    """(panel title, expr) of every target that queries a data source of `datasource_type`, rows included."""
+    out = []
+
+    def walk(panels):
+        for panel in panels:
+            walk(panel.get("panels", []))
+            panel_ds = (panel.get("datasource") or {}).get("type")
+            for target in panel.get("targets", []):
+                ds = (target.get("datasource") or {}).get("type", panel_ds)
+                if ds == datasource_type and target.get("expr"):
+                    out.append((panel.get("title", ""), target["expr"]))
+
+    walk(dashboard.get("panels", []))
+    for variable in dashboard.get("templating", {}).get("list", []):
+        if (variable.get("datasource") or {}).get("type") == datasource_type and variable.get("type") == "query":
+            query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
+            out.append((f"variable {variable['name']}", query))
+    return out
+
+
+def label_values_selector(query: str) -> str:
+    """`label_values(<selector>, label)` (Grafana's variable query) → the selector it evaluates."""
+    match = re.fullmatch(r"\s*label_values\((.*),\s*\w+\s*\)\s*", query, re.DOTALL)
+    return match.group(1) if match else query

@@ -1,0 +1,167 @@
+# Copyright: (c) 2026, k8s-ee contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The observability role's shipped files and the helpers its integration test relies on (tests/observability.py)."""
+
+import json
+import pathlib
+
+import pytest
+from observability import (
+    MissingLimit,
+    check_rule_files,
+    dashboard_queries,
+    expression_metrics,
+    go_mod_requirement,
+    label_values_selector,
+    memory_breakdown,
+    resolve_grafana_variables,
+    string_literals,
+)
+
+ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "observability"
+DASHBOARDS = sorted((ROLE / "files" / "dashboards").glob("*.json"))
+
+
+def limits(memory):
+    return {"requests": {"memory": "16Mi"}, "limits": {"memory": memory}}
+
+
+def minimal_values():
+    """The smallest values of the three charts in which every running container has a limit."""
+    return {
+        "kube-prometheus-stack": {
+            "prometheus": {"prometheusSpec": {"resources": limits("1Gi")}},
+            "alertmanager": {"alertmanagerSpec": {"resources": limits("100Mi"), "replicas": 2}},
+            "prometheusOperator": {
+                "resources": limits("100Mi"),
+                "prometheusConfigReloader": {"resources": limits("10Mi")},
+                "admissionWebhooks": {"enabled": False},
+            },
+            "kube-state-metrics": {"resources": limits("100Mi")},
+            "prometheus-node-exporter": {"resources": limits("10Mi")},
+            "grafana": {"resources": limits("100Mi"), "sidecar": {"resources": limits("10Mi")}},
+        },
+        "loki": {
+            "singleBinary": {"replicas": 1, "resources": limits("500Mi")},
+            "read": {"replicas": 0},
+            "write": {"replicas": 0},
+            "backend": {"replicas": 0},
+            "gateway": {"enabled": False},
+            "chunksCache": {"enabled": False},
+            "resultsCache": {"enabled": False},
+            "lokiCanary": {"enabled": False},
+            "sidecar": {"rules": {"enabled": False}},
+        },
+        "alloy": {"alloy": {"resources": limits("100Mi")}, "configReloader": {"resources": limits("10Mi")}},
+    }
+
+
+def test_memory_breakdown_counts_replicas_sidecars_init_containers_and_nodes():
+    rows = memory_breakdown(minimal_values(), nodes=2)
+    by_name = {row["component"]: row for row in rows}
+    assert by_name["alertmanager"]["count"] == 2
+    assert by_name["alertmanager init-config-reloader (init)"]["count"] == 2
+    assert by_name["alloy (DaemonSet)"]["count"] == 2
+    assert by_name["node-exporter (DaemonSet)"]["bytes"] == 2 * 10 * 2**20
+    assert by_name["grafana dashboards sidecar"]["count"] == 1  # kube-prometheus-stack turns both sidecars on
+    assert by_name["grafana datasources sidecar"]["count"] == 1
+    mib = 1024 + 200 + (1 + 1 + 2 + 2) * 10 + 100 + 100 + 20 + 100 + 20 + 500 + 200 + 20
+    assert sum(row["bytes"] for row in rows) == mib * 2**20
+
+
+@pytest.mark.parametrize(
+    ("change", "component"),
+    [
+        (lambda v: v["loki"]["singleBinary"]["resources"]["limits"].pop("memory"), "loki single binary"),
+        (lambda v: v["alloy"].pop("configReloader"), "alloy config-reloader"),
+        (lambda v: v["loki"].pop("gateway"), "loki gateway"),  # on by default in the chart
+        (lambda v: v["loki"]["read"].update(replicas=1), "loki read"),
+        (lambda v: v["kube-prometheus-stack"]["prometheusOperator"].pop("admissionWebhooks"), "patch job"),
+        (lambda v: v["kube-prometheus-stack"]["grafana"].update(persistence={"enabled": True}), "init-chown-data"),
+    ],
+)
+def test_a_running_container_without_a_memory_limit_fails(change, component):
+    values = minimal_values()
+    change(values)
+    with pytest.raises(MissingLimit, match=component):
+        memory_breakdown(values)
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
+def test_dashboard_is_valid_json_with_unique_panel_ids(path):
+    board = json.loads(path.read_text())
+    assert board["uid"] == path.stem
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    assert dashboard_queries(board), "no Prometheus query"
+
+
+def test_environment_dashboard_keeps_the_link_the_pr_comment_uses():
+    board = json.loads((ROLE / "files" / "dashboards" / "k8s-ee-environment.json").read_text())
+    assert board["uid"] == "k8s-ee-environment"  # /d/k8s-ee-environment/k8s-ee-environment?var-namespace=<ns>
+    assert [v["name"] for v in board["templating"]["list"]] == ["namespace"]
+
+
+def test_every_dashboard_query_parses():
+    exprs = []
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text())
+        variables = {v["name"]: "shop-pr-1" for v in board["templating"]["list"]}
+        exprs += [
+            resolve_grafana_variables(label_values_selector(e), variables) for _title, e in dashboard_queries(board)
+        ]
+    results = expression_metrics(exprs)
+    assert [r for r in results if r.get("error")] == []
+
+
+def test_grafana_variables_are_resolved_and_unknown_ones_fail():
+    expr = 'rate(x{namespace="$namespace"}[$__rate_interval]) + y{a="${namespace}"} offset $__range'
+    assert resolve_grafana_variables(expr, {"namespace": "n"}) == 'rate(x{namespace="n"}[1m]) + y{a="n"} offset 6h'
+    with pytest.raises(KeyError, match="cluster"):
+        resolve_grafana_variables("up{cluster=~'$cluster'}", {})
+    assert (
+        label_values_selector('label_values(kube_namespace_labels{a="b"}, namespace)') == 'kube_namespace_labels{a="b"}'
+    )
+
+
+def test_promcheck_reports_metric_names_and_parse_errors_with_positions():
+    good, bad, by_name = expression_metrics(
+        [
+            'sum by (namespace) (rate(container_cpu_usage_seconds_total{container!=""}[5m])) / on (namespace) kube_x',
+            "sum(rate(up[5m])",
+            '{__name__="up", job="a"} or absent(k8s_ee_schedule_last_exit_code)',
+        ]
+    )
+    assert good["metrics"] == ["container_cpu_usage_seconds_total", "kube_x"]
+    assert "error" not in good
+    assert bad["error"].startswith("1:") and "parse error" in bad["error"]
+    assert by_name["metrics"] == ["k8s_ee_schedule_last_exit_code", "up"]
+
+
+def test_promcheck_validates_rule_groups(tmp_path):
+    good = tmp_path / "good.yml"
+    good.write_text("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 5m\n")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n  - record: b\n    expr: up\n    for: 5m\n"
+    )
+    ok, broken = check_rule_files([good, bad])
+    assert ok["errors"] == [] and ok["rules"] == 1
+    assert len(broken["errors"]) == 2
+    assert "5:11" in broken["errors"][0] and "could not parse expression" in broken["errors"][0]
+    assert "invalid field 'for' in recording rule" in broken["errors"][1]
+
+
+def test_metric_names_are_read_from_go_string_literals(tmp_path):
+    source = tmp_path / "pod.go"
+    source.write_text(
+        'const descPodLabelsName = "kube_pod_labels"\n'
+        'f := NewFamilyGenerator("kube_pod_info", "Information", nil)\n'
+        'help := "kube_ is a prefix, not a name: kube_pod_info"\n'
+    )
+    assert string_literals([source], "kube_") == {"kube_pod_labels", "kube_pod_info"}
+    go_mod = tmp_path / "go.mod"
+    go_mod.write_text("module x\n\nrequire (\n\tgithub.com/google/cadvisor v0.52.1\n\tk8s.io/api v0.34.3\n)\n")
+    assert go_mod_requirement(go_mod, "github.com/google/cadvisor") == "v0.52.1"
+    with pytest.raises(LookupError):
+        go_mod_requirement(go_mod, "github.com/prometheus/prometheus")
