@@ -5,6 +5,7 @@ file."""
 
 from __future__ import annotations
 
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _k3s
@@ -26,8 +27,9 @@ def k3s_version(output):
 
 def k3s_kubeconfig(content, server, context="default"):
     try:
-        return _k3s.kubeconfig(content, server, context)
-    except _k3s.K3sError as exc:
+        config = yaml.safe_load(content) if isinstance(content, str | bytes) else content
+        return _k3s.kubeconfig(config, server, context)
+    except (_k3s.K3sError, yaml.YAMLError) as exc:
         raise AnsibleFilterError(f"k3s_kubeconfig: {exc}") from exc
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 _DIGEST_LINE = re.compile(r"^(?P<digest>[0-9a-fA-F]{64})\s+\*?(?P<name>\S+)\s*$")
 _VERSION = re.compile(r"^k3s version (?P<version>v\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?\+k3s\d+)\b", re.MULTILINE)
 
@@ -42,13 +40,12 @@ def version(output: str) -> str:
     return match["version"]
 
 
-def kubeconfig(content, server: str, context: str) -> dict:
-    """The kubeconfig k3s writes, pointed at `server` and named `context` (cluster, user and context)."""
+def kubeconfig(config: dict, server: str, context: str) -> dict:
+    """The kubeconfig k3s writes (parsed), pointed at `server` and named `context` (cluster, user and context)."""
     if not re.match(r"^https://[^/\s]+$", server or ""):
         raise K3sError(f"server must be https://<host>:<port>, got {server!r}")
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$", context or ""):
         raise K3sError(f"context must be a plain name, got {context!r}")
-    config = yaml.safe_load(content) if isinstance(content, str | bytes) else content
     if not isinstance(config, dict) or config.get("kind") != "Config":
         raise K3sError("expects a kubeconfig (kind: Config)")
     try:
