@@ -112,7 +112,7 @@ unit: venv $(PROMCHECK)
 	$(BIN)/pytest tests/unit
 
 integration: venv cluster-build $(PROMCHECK)
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest --durations=15 tests/integration
 
 .PHONY: benchmark
 benchmark: venv cluster-build

@@ -2,6 +2,8 @@
 
 import os
 import pathlib
+import re
+import subprocess
 import time
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -73,3 +75,36 @@ def wait_until_gone(kube, namespaces, timeout=120):
             return
         time.sleep(0.5)
     raise AssertionError(f"namespaces still terminating after {timeout}s: {namespaces}")
+
+
+def run_molecule(scenario, timeout=1800, **extra_env) -> str:
+    """`molecule test -s <scenario>` from extensions/; fails with the task failures (colours removed)."""
+    subprocess.run([str(REPO / "extensions" / "molecule" / "prepare-host.sh")], check=True)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), **extra_env)
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["molecule", "test", "-s", scenario],
+        cwd=REPO / "extensions",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    failures = [line for line in output.splitlines() if "fatal" in line or "FAILED" in line or "msg" in line]
+    assert proc.returncode == 0, "\n".join(failures[-40:]) or output[-6000:]
+    print(f"molecule test -s {scenario}: {time.monotonic() - started:.0f} s")
+    return output
+
+
+def helm_chart(kube, name, namespace="kube-system"):
+    """A k3s HelmChart as the API server stored it, or None."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+
+    try:
+        return kube.request("GET", f"/apis/helm.cattle.io/v1/namespaces/{namespace}/helmcharts/{name}")
+    except KubeError as exc:
+        if exc.status == 404:
+            return None
+        raise

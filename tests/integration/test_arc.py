@@ -5,9 +5,7 @@ import base64
 
 import pytest
 import yaml
-from harness import wait_until_gone
-
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from harness import helm_chart, wait_until_gone
 
 pytestmark = pytest.mark.cluster
 
@@ -23,15 +21,6 @@ ARC = {
     "arc_github_app_private_key": KEY,
     "arc_scale_sets": [{"name": "shop", "project": "shop", "github_config_url": "https://github.com/acme/shop"}],
 }
-
-
-def helm_chart(kube, name):
-    try:
-        return kube.request("GET", f"/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/{name}")
-    except KubeError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ import secrets
 import shutil
 import subprocess
 import threading
-import time
 
 import pytest
+from harness import run_molecule
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
@@ -34,28 +34,8 @@ def no_leftover_namespaces():
     yield
 
 
-def molecule(scenario, **extra_env):
-    subprocess.run([str(REPO / "extensions" / "molecule" / "prepare-host.sh")], check=True)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), **extra_env)
-    started = time.monotonic()
-    proc = subprocess.run(
-        ["molecule", "test", "-s", scenario],
-        cwd=REPO / "extensions",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    output = proc.stdout + proc.stderr
-    failures = [line for line in output.splitlines() if "fatal" in line or "FAILED" in line or "msg" in line]
-    assert proc.returncode == 0, "\n".join(failures[-40:]) or output[-6000:]
-    print(f"molecule test -s {scenario}: {time.monotonic() - started:.0f} s")
-    return output
-
-
 def test_host_role_in_a_systemd_container():
-    output = molecule("host")
+    output = run_molecule("host")
     assert "idempotence" in output
 
 
@@ -110,7 +90,7 @@ def k3s_scenario(release_server, tmp_path, version, payload, start):
     shutil.copytree(served, corrupt)
     (corrupt / BINARY).write_bytes(payload + b"\0")
     token = secrets.token_hex(24)
-    output = molecule(
+    output = run_molecule(
         "k3s",
         MOLECULE_K8S_EE_K3S_VERSION=version,
         MOLECULE_K8S_EE_K3S_RELEASE_URL=url,

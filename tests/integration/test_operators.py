@@ -2,6 +2,7 @@
 
 import pytest
 import yaml
+from harness import helm_chart
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 
@@ -12,15 +13,6 @@ CHARTS = {
     "mongodb-kubernetes": ("mongodb-kubernetes", "1.10.0", "mongodb-operator"),
     "minio-operator": ("operator", "7.1.1", "minio-operator"),
 }
-
-
-def helm_chart(kube, name):
-    try:
-        return kube.request("GET", f"/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/{name}")
-    except KubeError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 @pytest.fixture(scope="module")
