@@ -234,6 +234,16 @@ def test_ci_identity_cannot_touch_another_projects_environment(ci, kube):
     )
 
 
+def test_ci_identity_cannot_loosen_pod_security_of_its_own_environment(ci, kube):
+    own = environment_namespace(kube, 805, labels={"pod-security.kubernetes.io/enforce": "baseline"})
+    for level in ("privileged", None):
+        patch = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": level}}}
+        assert "pod-security" in _forbidden(lambda p=patch: ci.merge_patch("Namespace", own, p))
+    labels = kube.get("Namespace", own)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    ci.merge_patch("Namespace", own, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+
+
 def test_ci_identity_binds_only_itself_to_the_environment_role(ci, kube):
     own = environment_namespace(kube, 802)
 
