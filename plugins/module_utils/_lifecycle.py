@@ -270,10 +270,11 @@ def apply_all(
     bound_at = None
     for obj in objects:
         meta = obj["metadata"]
-        live = _authorized(bound_at, clock, sleep, kube.get, obj["kind"], meta["name"], meta.get("namespace"))
         if check_mode and not namespace_exists and obj["kind"] != "Namespace":
-            after = obj
+            # nothing exists inside a namespace not yet created (and a CI identity may not even look there yet)
+            live, after = None, obj
         else:
+            live = _authorized(bound_at, clock, sleep, kube.get, obj["kind"], meta["name"], meta.get("namespace"))
             after = _authorized(bound_at, clock, sleep, kube.apply, obj, dry_run=check_mode)
         if obj["kind"] == "RoleBinding" and live is None and not check_mode:
             bound_at = clock()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from harness import environment_namespace, wait_until_gone
 
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
 pytestmark = pytest.mark.cluster
@@ -162,6 +163,11 @@ def ci(platform):
 def test_pr_up_and_pr_down_work_as_the_ci_identity(playbooks, kube, github, platform, tmp_path):
     config = tmp_path / "k8s-ee.yaml"
     config.write_text("projectId: shop\n")
+    checked = playbooks.run(
+        "pr_up", check=True, k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"]
+    )
+    assert checked.rc == 0, checked
+    assert kube.get("Namespace", "shop-pr-801") is None
     up = playbooks.run("pr_up", k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"])
     assert up.rc == 0, up
     binding = kube.get("RoleBinding", "k8s-ee-ci", "shop-pr-801")
@@ -286,3 +292,90 @@ def test_scheduled_jobs_of_a_project_run_as_its_ci_identity(playbooks, kube, git
     assert unscoped.rc != 0
     assert "forbidden" in " ".join(unscoped.failures()) and "its own project" in " ".join(unscoped.failures()), unscoped
     assert kube.get("Namespace", other)["metadata"].get("deletionTimestamp") is None
+
+
+def test_ci_identity_names_namespaces_after_its_project_and_pr(ci, kube):
+    def namespace(name, number, **labels):
+        return {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "k8s-ee",
+                    "k8s-ee/type": "ephemeral",
+                    "k8s-ee/project-id": "shop",
+                    "k8s-ee/pr-number": number,
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    **labels,
+                },
+            },
+        }
+
+    # squatting another project's (or a future platform) name under its own labels
+    assert "<project-id>-pr-" in _forbidden(lambda: ci.create(namespace("blog-pr-7", "7")))
+    _forbidden(lambda: ci.create(namespace("shop-pr-8", "9")))
+    _forbidden(lambda: ci.create(namespace("shop-pr-8", "8", **{"pod-security.kubernetes.io/enforce-version": "v1.0"})))
+    ci.create(namespace("shop-pr-8", "8"))
+
+
+def test_ci_identity_exposes_nothing_beyond_the_cluster(ci, kube):
+    own = environment_namespace(kube, 806)
+    kube.apply(_lifecycle.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", own))
+
+    def service(**spec):
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "x", "namespace": own},
+            "spec": {"ports": [{"port": 22, "targetPort": 22}], "selector": {"app": "x"}, **spec},
+        }
+
+    _forbidden(lambda: ci.create(service(type="LoadBalancer")))
+    _forbidden(lambda: ci.create(service(type="NodePort")))
+    _forbidden(lambda: ci.create(service(externalIPs=["203.0.113.10"])))
+    ci.create(service())
+
+
+def test_environment_pods_and_ingresses_stay_in_their_lane(ci, kube):
+    own = environment_namespace(kube, 807)
+
+    def pod(priority):
+        spec = {"containers": [{"name": "c", "image": "registry.example/x@sha256:" + "3" * 64}]}
+        if priority:
+            spec["priorityClassName"] = priority
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"p-{priority or 'none'}", "namespace": own},
+            "spec": spec,
+        }
+
+    # the rule holds for everybody, the administrator and the controllers included
+    assert "priority class" in _forbidden(lambda: kube.create(pod("platform-critical")))
+    kube.create(pod("default-app"))
+
+    def ingress(name, host=None, tls=None, default_backend=False):
+        backend = {"service": {"name": "app", "port": {"number": 80}}}
+        rule = {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+        if host:
+            rule["host"] = host
+        spec = {"rules": [rule]}
+        if tls:
+            spec["tls"] = [{"hosts": tls, "secretName": "x"}]
+        if default_backend:
+            spec["defaultBackend"] = backend
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": name, "namespace": own},
+            "spec": spec,
+        }
+
+    _forbidden(lambda: kube.create(ingress("a", host="grafana.preview.example.com")))
+    _forbidden(lambda: kube.create(ingress("b")))  # a rule without host catches every other host
+    _forbidden(
+        lambda: kube.create(ingress("c", host=f"{own}.preview.example.com", tls=["shop-pr-1.preview.example.com"]))
+    )
+    _forbidden(lambda: kube.create(ingress("d", host=f"{own}.preview.example.com", default_backend=True)))
+    kube.create(ingress("e", host=f"{own}.preview.example.com", tls=[f"{own}.preview.example.com"]))
