@@ -32,6 +32,8 @@ KINDS = {
     "Lease": ("coordination.k8s.io/v1", "leases", True),
     "PriorityClass": ("scheduling.k8s.io/v1", "priorityclasses", False),
     "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "Role": ("rbac.authorization.k8s.io/v1", "roles", True),
+    "ServiceAccount": ("v1", "serviceaccounts", True),
     "Cluster": ("postgresql.cnpg.io/v1", "clusters", True),
     "MongoDBCommunity": ("mongodbcommunity.mongodb.com/v1", "mongodbcommunity", True),
     "Tenant": ("minio.min.io/v2", "tenants", True),

@@ -246,8 +246,37 @@ def _postgresql(namespace: str, db: dict, settings: dict) -> list[dict]:
     ]
 
 
+MONGODB_SERVICE_ACCOUNT = "mongodb-database"
+
+
+def _mongodb_identity(namespace: str) -> list[dict]:
+    """The ServiceAccount the operator's StatefulSet runs as, with what its agent needs in the namespace (read
+    Secrets, annotate and restart its pods). The operator's chart creates these only in its own namespace."""
+    name = MONGODB_SERVICE_ACCOUNT
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, namespace, "mongodb")},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(name, namespace, "mongodb"),
+            "rules": [
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch", "delete"]},
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(name, namespace, "mongodb"),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        },
+    ]
+
+
 def _mongodb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
     return [
+        *_mongodb_identity(namespace),
         {
             "apiVersion": "v1",
             "kind": "Secret",
@@ -278,6 +307,7 @@ def _mongodb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
                     "spec": {
                         "template": {
                             "spec": {
+                                "serviceAccountName": MONGODB_SERVICE_ACCOUNT,
                                 "priorityClassName": settings["priority_class"],
                                 "containers": [
                                     {"name": "mongod", "resources": _resources("250m", "192Mi", "500m", "384Mi")},

@@ -79,3 +79,14 @@ def test_missing_app_credentials_are_refused(runs, playbooks):
     run = playbooks.role("arc", **dict(ARC, arc_github_app_private_key=""))
     assert run.rc != 0
     assert any("arc_github_app_private_key" in f for f in run.failures()), run
+
+
+def test_check_mode_before_the_platform_exists(runs, playbooks, kube):
+    """site.yml --check on a fresh cluster: role platform has not created the runners' namespace yet."""
+    fresh = dict(
+        ARC, arc_runners_namespace="arc-runners-not-yet", arc_scale_sets=[{**ARC["arc_scale_sets"][0], "name": "later"}]
+    )
+    run = playbooks.role("arc", check=True, **fresh)
+    assert run.rc == 0 and run.changed > 0, run
+    assert helm_chart(kube, "arc-runners-later") is None
+    assert kube.get("Namespace", "arc-runners-not-yet") is None

@@ -4,6 +4,7 @@ the API server's real RBAC and admission (ValidatingAdmissionPolicy)."""
 import base64
 import json
 import stat
+import time
 
 import pytest
 import yaml
@@ -160,9 +161,9 @@ def ci(platform):
     return Kube(kubeconfig=str(platform["kubeconfig"]))
 
 
-def test_pr_up_and_pr_down_work_as_the_ci_identity(playbooks, kube, github, platform, tmp_path):
+def test_pr_up_and_pr_down_work_as_the_ci_identity(playbooks, kube, github, operators, platform, tmp_path):
     config = tmp_path / "k8s-ee.yaml"
-    config.write_text("projectId: shop\n")
+    config.write_text("projectId: shop\ndatabases:\n  postgresql: true\n  mongodb: true\n")
     checked = playbooks.run(
         "pr_up", check=True, k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"]
     )
@@ -174,6 +175,7 @@ def test_pr_up_and_pr_down_work_as_the_ci_identity(playbooks, kube, github, plat
     assert binding["roleRef"]["name"] == "k8s-ee-environment"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "k8s-ee-ci-shop", "namespace": "arc-runners"}]
     assert kube.get("Deployment", "app", "shop-pr-801")["status"]["availableReplicas"] == 1
+    assert kube.get("RoleBinding", "mongodb-database", "shop-pr-801")["roleRef"]["kind"] == "Role"
     again = playbooks.run(
         "pr_up", k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"]
     )
@@ -271,6 +273,32 @@ def test_ci_identity_binds_only_itself_to_the_environment_role(ci, kube):
     )
     ci.create(binding("k8s-ee-environment", "k8s-ee-ci-shop"))
     assert kube.get("RoleBinding", "try-k8s-ee-environment-k8s-ee-ci-shop", own)
+    # with its rights in place it may create the MongoDB Role, and bind it only to the MongoDB ServiceAccount
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "mongodb-database", "namespace": own},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}],
+    }
+    deadline = time.monotonic() + 10
+    while True:  # the new RoleBinding reaches the authorizer within moments
+        try:
+            ci.create(role)
+            break
+        except KubeError as exc:
+            if exc.status != 403 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    mongodb = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "mongodb-database", "namespace": own},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "mongodb-database"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": own}],
+    }
+    _forbidden(lambda: ci.create(mongodb))
+    mongodb["subjects"][0]["name"] = "mongodb-database"
+    ci.create(mongodb)
 
 
 def test_scheduled_jobs_of_a_project_run_as_its_ci_identity(playbooks, kube, github, platform):

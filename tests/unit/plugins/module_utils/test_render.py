@@ -214,3 +214,22 @@ def test_secret_values_lists_every_generated_value():
     values = _render.secret_values(objects)
     assert creds["redis"]["password"] in values
     assert creds["mariadb"]["rootPassword"] in values
+
+
+def test_mongodb_runs_as_its_own_service_account_with_only_what_its_agent_needs():
+    objects = render({"databases": {"mongodb": True}})
+    kinds = [o["kind"] for o in objects]
+    assert kinds.index("RoleBinding") < kinds.index("MongoDBCommunity")
+    account = by(objects, "ServiceAccount", "mongodb-database")
+    role = by(objects, "Role", "mongodb-database")
+    binding = by(objects, "RoleBinding", "mongodb-database")
+    assert account["metadata"]["namespace"] == "shop-pr-7"
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch", "delete"]},
+    ]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "mongodb-database"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "mongodb-database", "namespace": "shop-pr-7"}]
+    template = by(objects, "MongoDBCommunity", "mongodb")["spec"]["statefulSet"]["spec"]["template"]["spec"]
+    assert template["serviceAccountName"] == "mongodb-database"
+    assert "ServiceAccount" not in {o["kind"] for o in render({"databases": {"postgresql": True}})}
