@@ -28,27 +28,32 @@ def ensure_priority_classes(kube) -> None:
                 raise
 
 
-def environment_namespace(kube, number, repository="acme/shop", project="shop", labels=None, annotations=None):
-    """A namespace labelled as pr_up labels an environment (only what the scheduled jobs look at)."""
-    name = f"{project}-pr-{number}"
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "k8s-ee",
-                    "k8s-ee/type": "ephemeral",
-                    "k8s-ee/project-id": project,
-                    "k8s-ee/pr-number": str(number),
-                    **(labels or {}),
-                },
-                "annotations": {"k8s-ee/repository": repository, **(annotations or {})},
+def environment_namespace_object(
+    number, repository="acme/shop", project="shop", labels=None, annotations=None, name=None
+):
+    """A Namespace labelled as pr_up labels an environment (only what the scheduled jobs look at)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name or f"{project}-pr-{number}",
+            "labels": {
+                "app.kubernetes.io/managed-by": "k8s-ee",
+                "k8s-ee/type": "ephemeral",
+                "k8s-ee/project-id": project,
+                "k8s-ee/pr-number": str(number),
+                **(labels or {}),
             },
-        }
-    )
-    return name
+            "annotations": {"k8s-ee/repository": repository, **(annotations or {})},
+        },
+    }
+
+
+def environment_namespace(kube, number, repository="acme/shop", project="shop", labels=None, annotations=None):
+    """Create such a namespace; returns its name."""
+    namespace = environment_namespace_object(number, repository, project, labels, annotations)
+    kube.create(namespace)
+    return namespace["metadata"]["name"]
 
 
 def playbook_env(kubeconfig, github_token=None, json_output=True) -> dict:

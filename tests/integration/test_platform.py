@@ -8,7 +8,7 @@ import time
 
 import pytest
 import yaml
-from harness import environment_namespace, wait_until_gone
+from harness import environment_namespace, environment_namespace_object, wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
@@ -324,21 +324,8 @@ def test_scheduled_jobs_of_a_project_run_as_its_ci_identity(playbooks, kube, git
 
 def test_ci_identity_names_namespaces_after_its_project_and_pr(ci, kube):
     def namespace(name, number, **labels):
-        return {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "k8s-ee",
-                    "k8s-ee/type": "ephemeral",
-                    "k8s-ee/project-id": "shop",
-                    "k8s-ee/pr-number": number,
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    **labels,
-                },
-            },
-        }
+        labels = {"pod-security.kubernetes.io/enforce": "baseline", **labels}
+        return environment_namespace_object(number, labels=labels, name=name)
 
     # squatting another project's (or a future platform) name under its own labels
     assert "<project-id>-pr-" in _forbidden(lambda: ci.create(namespace("blog-pr-7", "7")))
