@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Option specs shared by the modules (documented once in doc_fragments/cluster.py, github.py, pull_request.py
-and clock.py)."""
+"""Option specs shared by the modules (documented once in doc_fragments/cluster.py, github.py, pull_request.py,
+clock.py and project.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ PR_ARGS = {
 }
 
 CLOCK_ARGS = {"now": {"type": "float"}}
+
+PROJECT_ARGS = {"project_id": {"type": "str"}}
 
 GITHUB_ARGS = {
     "api_url": {"type": "str", "default": "https://api.github.com"},

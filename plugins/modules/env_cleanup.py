@@ -30,15 +30,11 @@ options:
     description: The most environments deleted in one run.
     type: int
     default: 10
-  project_id:
-    description:
-      - Only environments of this project (label C(k8s-ee/project-id)); what a project's CI identity (role platform) may
-        act on. Without it, every project's environments.
-    type: str
 extends_documentation_fragment:
   - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
   - k8s_ee.platform.github
+  - k8s_ee.platform.project
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -71,6 +67,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
     CLOCK_ARGS,
     CLUSTER_ARGS,
     GITHUB_ARGS,
+    PROJECT_ARGS,
     github_from_params,
     kube_from_params,
     now_from_params,
@@ -87,7 +84,7 @@ def main():
             "dry_run": {"type": "bool", "default": False},
             "grace_period": {"type": "int", "default": 600},
             "max_deletions": {"type": "int", "default": 10},
-            "project_id": {"type": "str"},
+            **PROJECT_ARGS,
             **CLOCK_ARGS,
         },
         supports_check_mode=True,

@@ -25,15 +25,11 @@ options:
     description: Seconds to wait for each deleted namespace to be gone.
     type: int
     default: 300
-  project_id:
-    description:
-      - Only environments of this project (label C(k8s-ee/project-id)); what a project's CI identity (role platform) may
-        act on. Without it, every project's environments.
-    type: str
 extends_documentation_fragment:
   - k8s_ee.platform.clock
   - k8s_ee.platform.cluster
   - k8s_ee.platform.github
+  - k8s_ee.platform.project
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -64,6 +60,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
     CLOCK_ARGS,
     CLUSTER_ARGS,
     GITHUB_ARGS,
+    PROJECT_ARGS,
     github_from_params,
     kube_from_params,
     now_from_params,
@@ -128,7 +125,7 @@ def main():
             **CLOCK_ARGS,
             "warn_before": {"type": "int", "default": 3600},
             "timeout": {"type": "int", "default": 300},
-            "project_id": {"type": "str"},
+            **PROJECT_ARGS,
         },
         supports_check_mode=True,
     )
