@@ -108,11 +108,15 @@ lint: venv $(ACTIONLINT) shellcheck
 sanity: venv
 	$(BIN)/python hack/sanity.py
 
+# Narrow a run while working: make integration INTEGRATION_TESTS="tests/integration/test_platform.py -k scope"
+UNIT_TESTS ?= tests/unit
+INTEGRATION_TESTS ?= tests/integration
+
 unit: venv $(PROMCHECK)
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest $(UNIT_TESTS)
 
 integration: venv cluster-build $(PROMCHECK)
-	$(BIN)/pytest --durations=15 tests/integration
+	$(BIN)/pytest --durations=15 $(INTEGRATION_TESTS)
 
 .PHONY: benchmark
 benchmark: venv cluster-build
