@@ -3,17 +3,23 @@
 Only operations of that OpenAPI description are served (anything else is a 404 and recorded as a
 violation). Response objects start from the description's own examples; every response body and
 request body is validated against the description's schemas. Every request is recorded (without the
-token). Failures can be queued: `fail_next(path_regex, status, headers, times)`.
+token). Failures can be queued: `fail_next(path_regex, status, headers, times)`; with `after=True` the
+request is carried out first and only its answer is replaced (a lost answer).
+
+The token writes as `login` (GitHub's login for a workflow's GITHUB_TOKEN by default). Comments carry
+`created_at`/`updated_at` from the server's clock (`clock`, injectable), as GitHub sets them.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import os
 import pathlib
 import re
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -114,9 +120,11 @@ class Spec:
 
 
 class FakeGitHub:
-    def __init__(self, token: str = "test-token"):
+    def __init__(self, token: str = "test-token", login: str = "github-actions[bot]", clock=time.time):
         self.spec = Spec(spec_path())
         self.token = token
+        self.login = login
+        self.clock = clock
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.violations: list[str] = []
@@ -141,9 +149,24 @@ class FakeGitHub:
 
     # ---- test controls
 
-    def fail_next(self, path_regex: str, status: int, headers: dict | None = None, times: int = 1, method=None):
+    def fail_next(
+        self,
+        path_regex: str,
+        status: int,
+        headers: dict | None = None,
+        times: int = 1,
+        method=None,
+        after: bool = False,
+    ):
         self._failures.append(
-            {"re": re.compile(path_regex), "status": status, "headers": headers or {}, "times": times, "method": method}
+            {
+                "re": re.compile(path_regex),
+                "status": status,
+                "headers": headers or {},
+                "times": times,
+                "method": method,
+                "after": after,
+            }
         )
 
     def add_comment(self, repository: str, number: int, body: str, user: str = "someone") -> dict:
@@ -153,9 +176,29 @@ class FakeGitHub:
             return comment
 
     def set_pull(
-        self, repository: str, number: int, state: str = "open", merged: bool = False, closed_at: str | None = None
+        self,
+        repository: str,
+        number: int,
+        state: str = "open",
+        merged: bool = False,
+        closed_at: str | None = None,
+        head_sha: str = "a" * 40,
+        author: str = "octocat",
+        association: str = "MEMBER",
+        branch: str = "feature/login",
     ):
-        self.pulls[(repository.lower(), number)] = {"state": state, "merged": merged, "closed_at": closed_at}
+        self.pulls[(repository.lower(), number)] = {
+            "state": state,
+            "merged": merged,
+            "closed_at": closed_at,
+            "head_sha": head_sha,
+            "author": author,
+            "association": association,
+            "branch": branch,
+        }
+
+    def now(self) -> str:
+        return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def comments_of(self, repository: str, number: int) -> list[dict]:
         return self.comments.get((repository.lower(), number), [])
@@ -178,6 +221,7 @@ class FakeGitHub:
             issue_url=f"{self.url}/repos/{repository}/issues/{number}",
         )
         comment["user"]["login"] = user
+        comment["created_at"] = comment["updated_at"] = self.now()
         return comment
 
     # ---- HTTP
@@ -216,6 +260,7 @@ class FakeGitHub:
                             "authorized": auth == f"Bearer {fake.token}",
                         }
                     )
+                    lost = None
                     for failure in fake._failures:
                         if (
                             failure["times"] > 0
@@ -223,7 +268,12 @@ class FakeGitHub:
                             and failure["method"] in (None, method)
                         ):
                             failure["times"] -= 1
-                            return self._send(failure["status"], {"message": "injected failure"}, failure["headers"])
+                            if not failure["after"]:
+                                return self._send(
+                                    failure["status"], {"message": "injected failure"}, failure["headers"]
+                                )
+                            lost = failure
+                            break
                 if auth != f"Bearer {fake.token}":
                     return self._send(
                         401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
@@ -240,6 +290,8 @@ class FakeGitHub:
                     return self._send(422, {"message": f"Validation Failed: {exc.message}"})
                 with fake.lock:
                     status, payload, headers = fake._route(method, template, params, query, body)
+                if lost is not None:  # carried out, but the answer is lost on the way
+                    return self._send(lost["status"], {"message": "injected failure"}, lost["headers"])
                 if payload is not None and 200 <= status < 300:
                     payload = fake.spec.complete(operation, status, payload)
                     try:
@@ -268,7 +320,7 @@ class FakeGitHub:
             owner, repo, number = params
             key = (f"{owner}/{repo}".lower(), int(number))
             if method == "POST":
-                comment = self._new_comment(f"{owner}/{repo}", int(number), body["body"], "k8s-ee[bot]")
+                comment = self._new_comment(f"{owner}/{repo}", int(number), body["body"], self.login)
                 self.comments.setdefault(key, []).append(comment)
                 return 201, comment, None
             per_page = min(int(query.get("per_page", 30)), 100)
@@ -290,6 +342,7 @@ class FakeGitHub:
                     if comment["id"] == comment_id:
                         if method == "PATCH":
                             comment["body"] = body["body"]
+                            comment["updated_at"] = self.now()
                             return 200, comment, None
                         if method == "DELETE":
                             comments.remove(comment)
@@ -320,7 +373,10 @@ class FakeGitHub:
                 merged=pull["merged"],
                 closed_at=pull["closed_at"],
                 merged_at=pull["closed_at"] if pull["merged"] else None,
+                author_association=pull["association"],
             )
+            data["head"].update(sha=pull["head_sha"], ref=pull["branch"])
+            data["user"]["login"] = pull["author"]
             return 200, data, None
         if template == "/repos/{owner}/{repo}/collaborators/{username}/permission":
             repository, user = f"{params[0]}/{params[1]}", params[2]

@@ -16,6 +16,13 @@ options:
       - GitHub token with permission to write issues/pull requests of the repository. Defaults to E(GITHUB_TOKEN).
       - Never logged.
     type: str
+  bot_login:
+    description:
+      - The GitHub login the token writes comments as. Only comments written by it count as the platform's own
+        when the hidden marker of a comment is looked for (anybody can write a marker into a comment).
+      - C(github-actions[bot]) for a workflow's E(GITHUB_TOKEN); a GitHub App's token writes as C(<app-slug>[bot]),
+        a personal access token as its user. Defaults to E(K8S_EE_GITHUB_LOGIN), then C(github-actions[bot]).
+    type: str
   request_timeout:
     description: Seconds each GitHub request may take. 5xx answers and rate limits are retried a few times.
     type: float

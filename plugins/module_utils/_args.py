@@ -25,6 +25,7 @@ GITHUB_ARGS = {
     "api_url": {"type": "str", "default": "https://api.github.com"},
     "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["GITHUB_TOKEN"])},
     "request_timeout": {"type": "float", "default": 30},
+    "bot_login": {"type": "str", "fallback": (env_fallback, ["K8S_EE_GITHUB_LOGIN"])},
 }
 
 
@@ -50,4 +51,4 @@ def github_from_params(params):
 
     if not params.get("token"):
         return None
-    return GitHub(params["token"], params["api_url"], timeout=params["request_timeout"])
+    return GitHub(params["token"], params["api_url"], timeout=params["request_timeout"], login=params.get("bot_login"))

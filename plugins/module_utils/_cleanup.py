@@ -5,7 +5,7 @@ period) or gone; skip everything else, and count every answer that is not a clea
 
 from __future__ import annotations
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError, repository_path
 from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import EPHEMERAL_SELECTOR
 from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import LABEL_PROJECT
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import environment_of, parse_rfc3339
@@ -22,7 +22,7 @@ def _verdict(github, repository: str, number: int, now: float, grace: float, rea
         if exc.status == 404:
             if repository.lower() not in readable:
                 try:
-                    github.get(f"/repos/{repository}")
+                    github.repository(repository)
                     readable[repository.lower()] = True
                 except GitHubError as repo_exc:
                     readable[repository.lower()] = repo_exc
@@ -35,8 +35,12 @@ def _verdict(github, repository: str, number: int, now: float, grace: float, rea
                 f"({answer}); check the token's access",
             )
         return "error", str(exc)
-    if pull.get("state") == "open":
+    state = pull.get("state")
+    if state == "open":
         return "skip", "open"
+    if state != "closed":
+        # only GitHub's own "closed" deletes: an answer without it (a proxy's {}, an error page) is no answer
+        return "error", f"pull request {repository}#{number}: GitHub answered state {state!r}, neither open nor closed"
     closed = parse_rfc3339(pull.get("closed_at")) or parse_rfc3339(pull.get("merged_at"))
     if closed is not None and now - closed < grace:
         return "skip", "closed within the grace period"
@@ -87,6 +91,11 @@ def cleanup(
             continue
         if not env["repository"] or env["pr_number"] is None:
             skip("no repository or pull request recorded")
+            continue
+        try:
+            repository_path(env["repository"])
+        except ValueError:
+            skip("repository annotation is not owner/repo")  # never asked of GitHub: it would become part of a URL
             continue
         key = (env["repository"].lower(), env["pr_number"])
         if key not in verdicts:  # one GitHub request per distinct pull request

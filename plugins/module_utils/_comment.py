@@ -1,12 +1,24 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one PR comment of an environment (SPEC 8), found again by its hidden marker."""
+"""The one PR comment of an environment (SPEC 8), found again by its hidden marker.
+
+Text that comes from a pull request or an event (branch, the reasons and details that quote
+k8s-ee.yaml, log lines) is shown only inside code spans and fenced blocks: there GitHub renders it
+verbatim, and no link, image, mention or HTML can come out of it (docs/security.md, "Comments").
+"""
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 MARKER = "<!-- k8s-ee:environment -->"
+# The head commit the comment was written for, on the line after the marker: what a bare /deploy-preview
+# approves (_commands.approval).
+HEAD_MARKER = "<!-- k8s-ee:head={sha} -->"
+_HEAD_RE = re.compile(r"<!-- k8s-ee:head=([0-9a-f]{40}) -->")
+SHA_RE = re.compile(r"[0-9a-f]{40}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 STATES = ("deployed", "failed", "destroyed", "preserved", "refused")
 ICONS = {"deployed": "✅", "failed": "❌", "destroyed": "🗑️", "preserved": "📌", "refused": "⛔"}
 
@@ -30,46 +42,78 @@ def grafana_link(grafana_url: str | None, namespace: str) -> str | None:
 
 def _fence(lines: list[str]) -> list[str]:
     """A code block whose fence is longer than any run of backticks inside it (CommonMark)."""
-    import re
-
-    text = "\n".join(lines)
+    text = "\n".join(_CONTROL.sub("\ufffd", line) for line in lines)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + "text", text, fence]
 
 
-def render(state: str, namespace: str, **info) -> str:
+def code(text, table: bool = False) -> str:
+    """`text` as an inline code span GitHub shows verbatim (control characters become U+FFFD). In a table
+    cell a `|` would end the cell even inside the span, so there it is escaped (GFM unescapes it)."""
+    text = _CONTROL.sub("\ufffd", str(text))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def head_of(body: str | None) -> str | None:
+    """The head commit recorded in a comment `render` wrote: only on its second line, where no text from a pull
+    request can be (a branch shown further down may well contain a look-alike marker)."""
+    lines = (body or "").split("\n", 2)
+    match = _HEAD_RE.fullmatch(lines[1]) if len(lines) > 1 and lines[0] == MARKER else None
+    return match.group(1) if match else None
+
+
+def render(state: str, namespace: str | None, **info) -> str:
     """Markdown of the comment; `info` may hold url, commit, branch, updated_at, time_to_ready, quota,
-    reason, step, details, merged, grafana_url, preserve_until, note."""
+    reason, step, details, merged, grafana_url, preserve_until, approvable, note (`note` is the platform's
+    own Markdown; everything else is shown as data)."""
     if state not in STATES:
         raise ValueError(f"state: {state!r} is not one of {', '.join(STATES)}")
-    lines = [MARKER, f"### {ICONS[state]} Preview environment: {state}", ""]
+    commit = info.get("commit") or ""
+    lines = [MARKER]
+    if SHA_RE.fullmatch(commit):
+        lines.append(HEAD_MARKER.format(sha=commit))
+    lines += [f"### {ICONS[state]} Preview environment: {state}", ""]
     rows = []
     if state == "deployed" and info.get("url"):
         rows.append(("Preview", f"[{info['url']}]({info['url']})"))
-    link = grafana_link(info.get("grafana_url"), namespace)
+    link = grafana_link(info.get("grafana_url"), namespace) if namespace else None
     if link and state in ("deployed", "failed", "preserved"):
         rows.append(("Logs & metrics", f"[Grafana]({link})"))
-    rows.append(("Namespace", f"`{namespace}`"))
-    if info.get("commit"):
-        rows.append(("Commit", f"`{info['commit'][:12]}`"))
+    if namespace:
+        rows.append(("Namespace", code(namespace, table=True)))
+    if commit:
+        rows.append(("Commit", code(commit[:12], table=True)))
     if info.get("branch"):
-        rows.append(("Branch", f"`{info['branch']}`"))
+        rows.append(("Branch", code(info["branch"], table=True)))
     if info.get("updated_at"):
-        rows.append(("Updated", info["updated_at"]))
+        rows.append(("Updated", code(info["updated_at"], table=True)))
     if state == "deployed" and info.get("time_to_ready") is not None:
         rows.append(("Time to ready", f"{info['time_to_ready']:.0f} s"))
     if state == "deployed" and info.get("quota"):
         rows.append(("Quota", _quota_summary(info["quota"])))
     if state == "preserved" and info.get("preserve_until"):
-        rows.append(("Preserved until", info["preserve_until"]))
+        rows.append(("Preserved until", code(info["preserve_until"], table=True)))
     if state == "destroyed":
         rows.append(("Merged", "yes" if info.get("merged") else "no"))
         if info.get("destroyed_at"):
-            rows.append(("Destroyed", info["destroyed_at"]))
+            rows.append(("Destroyed", code(info["destroyed_at"], table=True)))
     lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows]
+    if state in ("failed", "refused") and info.get("step"):
+        lines += ["", f"**Failed step:** {code(info['step'])}"]
     if state in ("failed", "refused") and info.get("reason"):
-        lines += ["", f"**{'Failed step: ' + info['step'] + ' — ' if info.get('step') else ''}{info['reason']}**"]
+        lines += ["", *_fence(str(info["reason"]).splitlines() or [""])]
+    if state == "refused" and info.get("approvable") and SHA_RE.fullmatch(commit):
+        lines += [
+            "",
+            f"A maintainer (write permission) who has reviewed commit `{commit}` can deploy it by commenting "
+            f"`/deploy-preview {commit}`. A later push needs a new approval.",
+        ]
     if info.get("note"):
         lines += ["", info["note"]]
     if state == "failed" and info.get("details"):
@@ -82,11 +126,20 @@ def render(state: str, namespace: str, **info) -> str:
 PRESERVE_MARKER = "<!-- k8s-ee:preserve -->"
 
 
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+
+
+def mention(login: str) -> str:
+    """@login for a GitHub login; anything else is shown as data, never as a mention."""
+    return f"@{login}" if _LOGIN.fullmatch(login or "") else code(login)
+
+
 def render_preserve(kind: str, namespace: str, **info) -> str:
     """The separate preserve comment: `preserved`, `warning`, `expired` or `refused`."""
     lines = [PRESERVE_MARKER]
+    namespace, until = code(namespace), code(info.get("preserve_until") or "")
     if kind == "preserved":
-        lines.append(f"### 📌 `{namespace}` is preserved until {info['preserve_until']} (by @{info['user']})")
+        lines.append(f"### 📌 {namespace} is preserved until {until} (by {mention(info['user'])})")
         if info.get("capped"):
             lines.append(f"\nYou asked for {info['asked']} hours; preserves last at most 48 hours from now.")
         lines.append(
@@ -94,7 +147,7 @@ def render_preserve(kind: str, namespace: str, **info) -> str:
             "Comment `/preserve` again to extend it to 48 hours from then."
         )
     elif kind == "warning":
-        lines.append(f"### ⏳ The preserve of `{namespace}` ends at {info['preserve_until']} (within the hour)")
+        lines.append(f"### ⏳ The preserve of {namespace} ends at {until} (within the hour)")
         lines.append("\nComment `/preserve [hours]` to extend it.")
     elif kind == "expired":
         fate = (
@@ -102,9 +155,9 @@ def render_preserve(kind: str, namespace: str, **info) -> str:
             if info.get("destroyed")
             else "the environment stays while the pull request is open"
         )
-        lines.append(f"### ⌛ The preserve of `{namespace}` expired at {info['preserve_until']}; {fate}.")
+        lines.append(f"### ⌛ The preserve of {namespace} expired at {until}; {fate}.")
     elif kind == "refused":
-        lines.append(f"### ⛔ `/preserve` refused: {info['reason']}")
+        lines += ["### ⛔ `/preserve` refused", "", *_fence(str(info["reason"]).splitlines() or [""])]
     else:
         raise ValueError(f"kind: {kind!r} is not one of preserved, warning, expired, refused")
     return "\n".join(lines) + "\n"

@@ -10,26 +10,36 @@ short_description: Accept or refuse a pull request comment command
 version_added: 0.1.0
 author: k8s-ee maintainers (@k8s-ee)
 description:
-  - Parses a comment for C(/deploy-preview), C(/destroy-preview) or C(/preserve [hours]) (a whole word at the start
-    of a line; anything else is ignored). A command other than O(expect) is ignored too.
+  - Parses a comment for C(/deploy-preview [sha]), C(/destroy-preview) or C(/preserve [hours]) (a whole word at the
+    start of a line; anything else is ignored). A command other than O(expect) is ignored too.
+  - With O(comment_id), the comment's text, author and time are read from GitHub itself (O(comment) and O(user) are
+    then not needed and not used), so what is checked is what was written.
   - Accepts it only from a user whose permission on the repository (asked from the GitHub API) is write, maintain
     or admin. Reacts to the comment with 👀 when received and 👎 with a reply when refused; O(done) reacts 👍.
-  - Returns the pull request's state, head commit, branch, author and author association, for the playbook that
+  - C(/deploy-preview) approves one commit. For a pull request whose author is not trusted (OWNER, MEMBER,
+    COLLABORATOR) that is the commit named in the comment, or the head that the platform's own comment showed when
+    the command was written; it must still be the head, and equal O(head_sha) when given. Otherwise it is refused
+    with the command to approve the current head.
+  - Returns the pull request's state, approved commit, branch, author and author association, for the playbook that
     carries the command out.
 options:
   comment:
-    description: The comment text (pass it through an environment variable in workflows, never inline).
+    description: The comment text, when O(comment_id) is not given (pass it through an environment variable).
     type: str
   comment_id:
-    description: The comment's ID, for reactions.
+    description: The comment's ID; its text, author and time are then read from GitHub.
     type: int
   user:
-    description: Who wrote the comment.
+    description: Who wrote the comment, when O(comment_id) is not given.
     type: str
   expect:
     description: The command the calling playbook carries out.
     type: str
     choices: [deploy-preview, destroy-preview, preserve]
+  head_sha:
+    description: The commit the caller is about to build or deploy; C(/deploy-preview) is refused unless it approves
+      exactly this commit.
+    type: str
   done:
     description: Only react 👍 (or 👎 with O(failed)) to the comment, after the command was carried out.
     type: bool
@@ -56,16 +66,14 @@ EXAMPLES = r"""
   k8s_ee.platform.pr_command:
     repository: acme/shop
     pr_number: 42
-    comment: "{{ lookup('ansible.builtin.env', 'COMMENT_BODY') }}"
-    comment_id: 123
-    user: octocat
+    comment_id: "{{ lookup('ansible.builtin.env', 'K8S_EE_COMMENT_ID') }}"
     expect: preserve
   register: command
 """
 
 RETURN = r"""
 accepted:
-  description: The expected command, from a user with write permission.
+  description: The expected command, from a user with write permission (and for C(/deploy-preview) an approved commit).
   returned: always
   type: bool
 ignored:
@@ -76,6 +84,10 @@ reason:
   description: Why it was refused or ignored.
   returned: always
   type: str
+user:
+  description: Who wrote the comment (from GitHub with O(comment_id)).
+  returned: when a command was found
+  type: str
 hours:
   description: The hours of C(/preserve N).
   returned: when accepted
@@ -85,19 +97,17 @@ permission:
   returned: when a command was found
   type: str
 pull_request:
-  description: C(state), C(head_sha), C(branch), C(author), C(author_association), C(merged).
+  description: C(state), C(head_sha) (for C(/deploy-preview) the approved commit), C(branch), C(author),
+    C(author_association), C(merged).
   returned: when accepted
   type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._access import WRITE_PERMISSIONS
 from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, PR_ARGS, github_from_params
-from ansible_collections.k8s_ee.platform.plugins.module_utils._commands import CommandError, parse
+from ansible_collections.k8s_ee.platform.plugins.module_utils._commands import CommandError, check
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
-
-REPLY_MARKER = "<!-- k8s-ee:command -->"
 
 
 def main():
@@ -109,10 +119,13 @@ def main():
             "comment_id": {"type": "int"},
             "user": {"type": "str"},
             "expect": {"type": "str", "choices": ["deploy-preview", "destroy-preview", "preserve"]},
+            "head_sha": {"type": "str"},
             "done": {"type": "bool", "default": False},
             "failed": {"type": "bool", "default": False},
         },
-        required_if=[("done", False, ("comment", "user", "expect"))],
+        required_if=[("done", False, ("expect",)), ("done", True, ("comment_id",))],
+        required_one_of=[("comment_id", "comment")],
+        required_together=[("comment", "user")],
     )
     p = module.params
     if not p["token"]:
@@ -120,57 +133,23 @@ def main():
             msg="token: comment commands need a GitHub token (GITHUB_TOKEN) to check the commenter's permission"
         )
     github = github_from_params(p)
-    repo, number = p["repository"], p["pr_number"]
-
-    def react(content):
-        if p["comment_id"]:
-            github.react(repo, p["comment_id"], content)
-
     try:
         if p["done"]:
-            react("-1" if p["failed"] else "+1")
+            github.react(p["repository"], p["comment_id"], "-1" if p["failed"] else "+1")
             module.exit_json(changed=True, accepted=True, ignored=False, reason="")
-        try:
-            parsed = parse(p["comment"])
-        except CommandError as exc:
-            react("-1")
-            github.request(
-                "POST", f"/repos/{repo}/issues/{number}/comments", {"body": f"{REPLY_MARKER}\n@{p['user']} {exc}"}
-            )
-            module.exit_json(changed=True, accepted=False, ignored=False, reason=str(exc))
-        if parsed is None or parsed["command"] != p["expect"]:
-            module.exit_json(
-                changed=False, accepted=False, ignored=True, reason=f"no /{p['expect']} command in the comment"
-            )
-        react("eyes")
-        permission = github.permission(repo, p["user"])
-        if permission not in WRITE_PERMISSIONS:
-            reason = (
-                f"@{p['user']} has {permission} permission on {repo}; /{parsed['command']} needs write, "
-                "maintain or admin"
-            )
-            react("-1")
-            github.request("POST", f"/repos/{repo}/issues/{number}/comments", {"body": f"{REPLY_MARKER}\n{reason}"})
-            module.exit_json(changed=True, accepted=False, ignored=False, reason=reason, permission=permission)
-        pull = github.pull_request(repo, number)
-        module.exit_json(
-            changed=True,
-            accepted=True,
-            ignored=False,
-            reason="",
-            permission=permission,
-            hours=parsed["hours"],
-            pull_request={
-                "state": pull.get("state"),
-                "merged": bool(pull.get("merged")),
-                "head_sha": (pull.get("head") or {}).get("sha", ""),
-                "branch": (pull.get("head") or {}).get("ref", ""),
-                "author": (pull.get("user") or {}).get("login", ""),
-                "author_association": pull.get("author_association", ""),
-            },
+        result = check(
+            github,
+            p["repository"],
+            p["pr_number"],
+            p["expect"],
+            comment_id=p["comment_id"],
+            comment=p["comment"],
+            user=p["user"],
+            head_sha=p["head_sha"],
         )
-    except GitHubError as exc:
+    except (GitHubError, CommandError, ValueError) as exc:
         module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ author: k8s-ee maintainers (@k8s-ee)
 description:
   - Renders the environment comment for O(state) and edits the comment that carries its hidden marker, looking
     through every page of the pull request's comments; creates it only when there is none.
+  - Only a comment written by the token's own identity (O(bot_login)) is taken as the environment's comment.
+  - Values from the pull request (branch, reasons and details quoting its files or logs) are shown as code, verbatim;
+    no link, image, mention or HTML can come out of them.
   - Without a token the comment is not posted; its text is returned in RV(body) so the playbook can print it.
 options:
   state:
@@ -20,14 +23,14 @@ options:
     required: true
     choices: [deployed, failed, destroyed, preserved, refused]
   namespace:
-    description: The environment's namespace.
+    description: The environment's namespace (not shown when not known yet, for example when access was refused).
     type: str
-    required: true
   url:
     description: The preview URL.
     type: str
   commit:
-    description: The deployed commit.
+    description: The deployed commit; a full SHA is also recorded in a hidden line, as the commit a bare
+      C(/deploy-preview) approves (see M(k8s_ee.platform.pr_command)).
     type: str
   branch:
     description: The branch.
@@ -65,8 +68,12 @@ options:
     description: Base URL of Grafana; the comment links the environment dashboard with the namespace selected.
     type: str
   note:
-    description: A free text paragraph added at the end.
+    description: A paragraph of the platform's own Markdown added at the end (never text from a pull request).
     type: str
+  approvable:
+    description: With O(state=refused), say that a maintainer can approve O(commit) with C(/deploy-preview <sha>).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - k8s_ee.platform.pull_request
   - k8s_ee.platform.github
@@ -130,6 +137,7 @@ INFO_KEYS = (
     "preserve_until",
     "grafana_url",
     "note",
+    "approvable",
 )
 
 
@@ -139,7 +147,7 @@ def main():
             **GITHUB_ARGS,
             **PR_ARGS,
             "state": {"type": "str", "required": True, "choices": list(_comment.STATES)},
-            "namespace": {"type": "str", "required": True},
+            "namespace": {"type": "str"},
             "url": {"type": "str"},
             "commit": {"type": "str"},
             "branch": {"type": "str"},
@@ -154,6 +162,7 @@ def main():
             "preserve_until": {"type": "str"},
             "grafana_url": {"type": "str"},
             "note": {"type": "str"},
+            "approvable": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )

@@ -38,7 +38,8 @@ def test_failed_with_details_fenced_safely():
         reason="Deployment/app is not ready",
         details=["pod app-x: CrashLoopBackOff", "  log: ```evil``` markdown"],
     )
-    assert "**Failed step: wait for app — Deployment/app is not ready**" in body
+    assert "**Failed step:** `wait for app`" in body
+    assert "```text\nDeployment/app is not ready\n```" in body
     assert "````text" in body  # longer than the backticks inside
 
 

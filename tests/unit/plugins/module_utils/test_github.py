@@ -42,7 +42,7 @@ def test_creates_then_edits_then_leaves_unchanged(client, fake):
 def test_finds_the_marker_on_a_later_page(client, fake):
     for index in range(250):
         fake.add_comment("acme/shop", 2, f"comment {index}")
-    fake.add_comment("acme/shop", 2, f"{MARKER} old", user="k8s-ee[bot]")
+    fake.add_comment("acme/shop", 2, f"{MARKER} old", user=fake.login)
     action, updated = client.upsert_comment("acme/shop", 2, MARKER, f"{MARKER} new")
     assert action == "updated"
     assert updated["body"] == f"{MARKER} new"
@@ -126,3 +126,92 @@ def test_permission_and_reaction(client, fake):
     comment = fake.add_comment("acme/shop", 10, "/preserve")
     client.react("acme/shop", comment["id"], "eyes")
     assert fake.reactions == [(comment["id"], "eyes")]
+
+
+def test_a_marker_planted_by_somebody_else_is_not_the_platform_s_comment(client, fake):
+    """Anybody can write the hidden marker first; only the token's own identity's comment is edited."""
+    planted = fake.add_comment("acme/shop", 11, f"{MARKER} [click me](https://evil.example)", user="mallory")
+    action, comment = client.upsert_comment("acme/shop", 11, MARKER, f"{MARKER} real")
+    assert action == "created"
+    assert comment["user"]["login"] == fake.login
+    assert planted["body"] == f"{MARKER} [click me](https://evil.example)"  # never edited
+    assert not [r for r in fake.requests if r["method"] == "PATCH"]
+
+
+def test_another_login_is_configurable(fake, sleeps):
+    fake.add_comment("acme/shop", 12, f"{MARKER} by the app", user="k8s-ee-app[bot]")
+    client = GitHub(fake.token, fake.url, timeout=5, sleep=sleeps.append, login="K8S-EE-APP[bot]")
+    assert client.find_comment("acme/shop", 12, MARKER)["user"]["login"] == "k8s-ee-app[bot]"
+
+
+def test_a_creation_whose_answer_was_lost_is_not_repeated(client, fake, sleeps):
+    """The POST was carried out but its 502 came back: the comment exists once, found again by a GET."""
+    fake.fail_next(r"/issues/13/comments$", 502, method="POST", after=True)
+    action, comment = client.upsert_comment("acme/shop", 13, MARKER, f"{MARKER} once")
+    assert action == "created"
+    assert [c["body"] for c in fake.comments_of("acme/shop", 13)] == [f"{MARKER} once"]
+    assert fake.count("POST", r"/issues/13/comments$") == 1
+    assert comment["body"] == f"{MARKER} once"
+
+
+def test_a_creation_that_failed_is_sent_again_after_looking(client, fake, sleeps):
+    fake.fail_next(r"/issues/14/comments$", 503, method="POST")
+    assert client.upsert_comment("acme/shop", 14, MARKER, f"{MARKER} x")[0] == "created"
+    assert len(fake.comments_of("acme/shop", 14)) == 1
+    assert fake.count("POST", r"/issues/14/comments$") == 2
+    assert fake.count("GET", r"/issues/14/comments$") == 2  # looked before sending again
+
+
+def test_post_is_not_retried_blindly(client, fake, sleeps):
+    fake.fail_next(r"/issues/15/comments$", 502, method="POST", after=True)
+    with pytest.raises(GitHubError, match="HTTP 502"):
+        client.request("POST", "/repos/acme/shop/issues/15/comments", {"body": "plain"})
+    assert fake.count("POST", r"/issues/15/comments$") == 1
+    assert sleeps == []
+
+
+def test_secondary_rate_limit_retries_a_post(client, fake, sleeps):
+    """A rate limit means GitHub did nothing: any request may be sent again."""
+    fake.fail_next(r"/issues/16/comments$", 403, headers={"Retry-After": "1"}, method="POST")
+    client.request("POST", "/repos/acme/shop/issues/16/comments", {"body": "plain"})
+    assert len(fake.comments_of("acme/shop", 16)) == 1
+    assert sleeps == [1.0]
+
+
+def test_redirects_are_followed_only_on_the_api_address(client, fake):
+    fake.set_pull("acme/shop", 17)
+    fake.fail_next(r"/pulls/170$", 301, headers={"Location": f"{fake.url}/repos/acme/shop/pulls/17"})
+    assert client.pull_request("acme/shop", 170)["number"] == 17
+    with FakeGitHub(token="other") as elsewhere:
+        fake.fail_next(r"/pulls/171$", 307, headers={"Location": f"{elsewhere.url}/repos/acme/shop/pulls/17"})
+        with pytest.raises(GitHubError, match="redirected away from the API's address"):
+            client.pull_request("acme/shop", 171)
+        assert elsewhere.requests == []  # the token never went there
+
+
+def test_next_page_only_on_the_api_address(client, fake):
+    with FakeGitHub(token="other") as elsewhere:
+        link = f'<{elsewhere.url}/repos/acme/shop/issues/18/comments?page=2>; rel="next"'
+        fake.add_comment("acme/shop", 18, "one")
+        original = fake._route
+
+        def route(*args):
+            status, payload, headers = original(*args)
+            return status, payload, {**(headers or {}), "Link": link}
+
+        fake._route = route
+        with pytest.raises(GitHubError, match="not on the API's address"):
+            list(client.comments("acme/shop", 18))
+        assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("repository", ["acme/..", "acme/.", "../user", "acme/shop/../x", "acme", "a b/c"])
+def test_repository_is_one_name_in_a_url(client, fake, repository):
+    with pytest.raises(ValueError, match="is not 'owner/repo'"):
+        client.pull_request(repository, 1)
+    assert fake.requests == []
+
+
+def test_permission_quotes_the_user_as_one_path_segment(client, fake):
+    assert client.permission("acme/shop", "../../../user") == "none"
+    assert fake.requests[-1]["path"] == "/repos/acme/shop/collaborators/..%2F..%2F..%2Fuser/permission"
