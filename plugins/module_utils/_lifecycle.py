@@ -6,6 +6,7 @@ server-side apply of every object, waiting for readiness under one deadline, the
 from __future__ import annotations
 
 import datetime
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -620,14 +621,45 @@ def guard_quota_shrink(kube, namespace: str, quota: dict) -> list[str]:
     return warnings
 
 
-def find_namespace(kube, repository: str, number: int) -> str | None:
-    """The environment of pull request `number` of `repository`, found by its labels and annotation."""
-    selector = f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]},{_naming.LABEL_PR}={int(number)}"
-    for namespace in kube.list("Namespace", label_selector=selector):
-        owner = (namespace["metadata"].get("annotations") or {}).get(_naming.ANNOTATION_REPOSITORY)
-        if _naming.same_repository(owner, repository):
-            return namespace["metadata"]["name"]
-    return None
+# The CI identity of one project (role platform): system:serviceaccount:<namespace>:k8s-ee-ci-<projectId>.
+CI_IDENTITY_RE = re.compile(r"system:serviceaccount:[a-z0-9-]+:k8s-ee-ci-([a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?)")
+
+
+def project_of(kube, project_id: str | None = None) -> str:
+    """The projectId whose environment a run looks for: the one given, else the CI identity's own."""
+    if project_id:
+        try:
+            _naming.env_namespace(project_id, 1)
+        except _naming.InputError as exc:
+            raise LifecycleError("inputs", str(exc)) from None
+        return project_id
+    user = kube.whoami()
+    match = CI_IDENTITY_RE.fullmatch(user)
+    if match is None:
+        raise LifecycleError(
+            "inputs",
+            f"project_id: not given, and {user} is not a project's CI identity (k8s-ee-ci-<projectId>); set "
+            "k8s_ee_project_id (K8S_EE_PROJECT_ID) to the projectId of the repository's k8s-ee.yaml",
+        )
+    return match.group(1)
+
+
+def find_namespace(kube, project_id: str, number: int) -> str | None:
+    """The environment of pull request `number` of project `project_id`: the namespace named
+    `<projectId>-pr-<number>`, labelled as that project's. Found by name, never by the repository annotation,
+    which the CI identity of any project could write on a namespace of its own (docs/security.md)."""
+    name = _naming.env_namespace(project_id, number)
+    live = kube.get("Namespace", name)
+    if live is None:
+        return None
+    labels = live["metadata"].get("labels") or {}
+    if labels.get(_naming.LABEL_PROJECT) != project_id or labels.get(_naming.LABEL_PR) != str(int(number)):
+        raise LifecycleError(
+            "ownership",
+            f"namespace {name} exists but is not labelled as pull request {int(number)} of project {project_id}; "
+            "refusing to touch it",
+        )
+    return name
 
 
 def down(

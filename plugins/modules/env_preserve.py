@@ -36,6 +36,12 @@ options:
     description: Namespace of the Lease that serialises preserve commands.
     type: str
     default: platform
+  project_id:
+    description:
+      - The projectId whose environment C(<project_id>-pr-<pr_number>) is preserved. Defaults to the project of the CI
+        identity the module runs as (C(k8s-ee-ci-<projectId>), role platform); give it when running as another
+        identity. Never found from annotations, which another project's CI identity could write.
+    type: str
 extends_documentation_fragment:
   - k8s_ee.platform.pull_request
   - k8s_ee.platform.clock
@@ -98,7 +104,11 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import LifecycleError, find_namespace
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
+    LifecycleError,
+    find_namespace,
+    project_of,
+)
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import preserve
 
 
@@ -113,6 +123,7 @@ def main():
             "pr_open": {"type": "bool", "required": True},
             "total_cap": {"type": "int", "default": 0},
             "lock_namespace": {"type": "str", "default": "platform"},
+            "project_id": {"type": "str"},
             **CLOCK_ARGS,
         },
     )
@@ -128,7 +139,7 @@ def main():
 
     try:
         kube = kube_from_params(p)
-        namespace = find_namespace(kube, p["repository"], p["pr_number"]) or namespace
+        namespace = find_namespace(kube, project_of(kube, p["project_id"]), p["pr_number"]) or namespace
         if not p["pr_open"]:
             raise LifecycleError("preserve", "the pull request is closed; only an open pull request can be preserved")
         result = preserve(

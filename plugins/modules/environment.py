@@ -28,8 +28,15 @@ options:
   namespace:
     description:
       - The environment's namespace (the C(namespace) returned by M(k8s_ee.platform.env_config)).
-      - With O(state=absent) it may be left out; the namespace of O(pr_number) of O(repository) is then found by its
-        labels, so a pull request whose C(k8s-ee.yaml) is broken can still be destroyed.
+      - With O(state=absent) it may be left out; the namespace C(<project_id>-pr-<pr_number>) is then taken, if it is
+        labelled as that project's pull request, so a pull request whose C(k8s-ee.yaml) is broken can still be
+        destroyed.
+    type: str
+  project_id:
+    description:
+      - With O(state=absent) and no O(namespace), the projectId whose environment is destroyed. Defaults to the
+        project of the CI identity the module runs as (C(k8s-ee-ci-<projectId>), role platform); give it when running
+        as another identity. Never found from annotations, which another project's CI identity could write.
     type: str
   repository:
     description: The application repository, C(owner/repo); recorded on the namespace and checked for ownership.
@@ -187,6 +194,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import 
     UpRequest,
     down,
     find_namespace,
+    project_of,
     up,
 )
 
@@ -212,6 +220,7 @@ def main():
             "max_environments": {"type": "int", "default": 0},
             "collect_logs": {"type": "bool", "default": True},
             "create": {"type": "bool", "default": True},
+            "project_id": {"type": "str"},
         },
         required_if=[("state", "present", ("namespace", "config", "host", "pr_number", "image"))],
         required_one_of=[("namespace", "pr_number")],
@@ -221,7 +230,7 @@ def main():
     try:
         kube = kube_from_params(p)
         if p["state"] == "absent":
-            namespace = p["namespace"] or find_namespace(kube, p["repository"], p["pr_number"])
+            namespace = p["namespace"] or find_namespace(kube, project_of(kube, p["project_id"]), p["pr_number"])
             if namespace is None:
                 result = {"changed": False, "state": "absent", "namespace": None}
             else:

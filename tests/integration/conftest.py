@@ -69,8 +69,26 @@ def allowlist(tmp_path_factory):
     return path
 
 
+# Inputs that come from GitHub events and pull requests: passed as environment variables, as the example workflows
+# pass them (extra vars are trusted templates in ansible-core 2.19; docs/security.md).
+EVENT_INPUTS = {
+    "k8s_ee_repository",
+    "k8s_ee_pr_number",
+    "k8s_ee_head_sha",
+    "k8s_ee_branch",
+    "k8s_ee_pr_author",
+    "k8s_ee_author_association",
+    "k8s_ee_image",
+    "k8s_ee_command",
+    "k8s_ee_comment_id",
+    "k8s_ee_comment_user",
+    "k8s_ee_merged",
+}
+
+
 class Playbooks:
-    """Runs the collection's playbooks with ansible-playbook, as an operator or a workflow would."""
+    """Runs the collection's playbooks with ansible-playbook, as an operator or a workflow would: values of the
+    pull request through the environment, operator settings as extra vars."""
 
     def __init__(self, cluster, github, allowlist, tmp):
         self.cluster, self.github, self.allowlist, self.tmp = cluster, github, allowlist, tmp
@@ -104,10 +122,15 @@ class Playbooks:
             "k8s_ee_timeout": 120,
             "k8s_ee_collect_logs": False,
         }
+        if pathlib.Path(name).stem in ("pr_down", "preserve"):
+            # the operator's admin kubeconfig is no project's CI identity: say which project's environment is meant
+            variables["k8s_ee_project_id"] = "shop"
         variables.update(extra)
+        env = playbook_env(kubeconfig or self.cluster.kubeconfig, self.github.token if token else None)
+        for key in EVENT_INPUTS & set(variables):
+            env[key.upper()] = str(variables.pop(key))
         vars_file = self.tmp / f"vars-{time.monotonic_ns()}.json"
         vars_file.write_text(json.dumps(variables))
-        env = playbook_env(kubeconfig or self.cluster.kubeconfig, self.github.token if token else None)
         playbook = name if name.endswith(".yml") else str(REPO / "playbooks" / f"{name}.yml")
         argv = ["ansible-playbook", playbook, "-e", f"@{vars_file}"]
         if check:

@@ -185,8 +185,9 @@ def test_namespace_of_another_repository_is_refused(playbooks, kube, github, app
     (comment,) = comments(github, app.number)
     assert "belongs to evil/shop, not acme/shop" in comment["body"]
     down = playbooks.run("pr_down", k8s_ee_pr_number=app.number)
-    assert kube.get("Namespace", app.namespace) is not None  # not found as ours: untouched
-    assert down.rc == 0
+    assert down.rc != 0  # the pull request's namespace name is held by something that is not ours: refused
+    assert "is not labelled as pull request" in str(down.failures())
+    assert kube.get("Namespace", app.namespace)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     kube.delete("Namespace", app.namespace)
 
 
@@ -294,7 +295,8 @@ def test_failure_reports_the_object_and_its_events(playbooks, kube, github, app)
     assert kube.get("Namespace", app.namespace) is not None  # left for debugging
     (comment,) = comments(github, app.number)
     assert "Preview environment: failed" in comment["body"]
-    assert "Failed step: wait for app — Deployment/app in " in comment["body"]
+    assert "**Failed step:** `wait for app`" in comment["body"]
+    assert "```text\nDeployment/app in " in comment["body"]  # the reason, as data
     assert "CreateContainerConfigError" in comment["body"]
     assert 'secret "not-created" not found' in comment["body"]
     assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0

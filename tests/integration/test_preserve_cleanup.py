@@ -75,7 +75,7 @@ def test_whole_life_preserve_close_warn_expire_delete(playbooks, kube, github, o
     assert "eyes" in {c for i, c in github.reactions if i == comment["id"]} and "+1" in {
         c for i, c in github.reactions if i == comment["id"]
     }
-    assert "preserved until 2030-03-18T05:46:40Z" in marker_comment(github, number, PRESERVE_MARKER)
+    assert "preserved until `2030-03-18T05:46:40Z`" in marker_comment(github, number, PRESERVE_MARKER)
 
     github.set_pull("acme/shop", number, state="closed", closed_at="2030-03-17T18:00:00Z")
     down = playbooks.run("pr_down", k8s_ee_pr_number=number)
@@ -88,7 +88,7 @@ def test_whole_life_preserve_close_warn_expire_delete(playbooks, kube, github, o
     warn = playbooks.run("preserve_expiry", k8s_ee_now=T0 + 11 * HOUR + 30 * 60)
     assert warn.rc == 0, warn
     assert labels_of(kube, f"shop-pr-{number}")[1]["k8s-ee/preserve-warned"] == "true"
-    assert "ends at 2030-03-18T05:46:40Z" in marker_comment(github, number, PRESERVE_MARKER)
+    assert "ends at `2030-03-18T05:46:40Z`" in marker_comment(github, number, PRESERVE_MARKER)
     before = github.count("PATCH")
     again = playbooks.run("preserve_expiry", k8s_ee_now=T0 + 11 * HOUR + 40 * 60)
     assert again.rc == 0 and again.changed == 0, again
@@ -99,7 +99,7 @@ def test_whole_life_preserve_close_warn_expire_delete(playbooks, kube, github, o
     summary = json.loads(expire.task("Print the summary")["msg"])
     assert summary["expired"] == [f"shop-pr-{number}"] and summary["deleted"] == [f"shop-pr-{number}"]
     assert kube.get("Namespace", f"shop-pr-{number}") is None
-    assert "expired at 2030-03-18T05:46:40Z; the pull request is closed" in marker_comment(
+    assert "expired at `2030-03-18T05:46:40Z`; the pull request is closed" in marker_comment(
         github, number, PRESERVE_MARKER
     )
     assert "Preview environment: destroyed" in marker_comment(github, number, MARKER)

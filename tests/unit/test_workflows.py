@@ -1,0 +1,87 @@
+"""The example workflows as GitHub reads them (tests/workflow_runner.py): every expression understood, no event
+text pasted into a script, and the evaluator's semantics (GitHub's: case-insensitive ==, && and || return an
+operand, unknown contexts are errors)."""
+
+import pathlib
+import sys
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from workflow_runner import ExpressionError, condition, evaluate, interpolate, workflow_expressions
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO / "examples" / "github" / "workflows"
+CONTEXTS = {
+    "github": {"event": {"action": "opened", "pull_request": {"author_association": "MEMBER"}}, "repository": "a/b"},
+    "env": {},
+    "vars": {"K8S_EE_RUNNER": ""},
+    "secrets": {},
+    "inputs": {},
+    "steps": {"which": {"outputs": {"playbook": "pr_up"}}},
+    "needs": {"build": {"result": "skipped", "outputs": {}}},
+}
+
+
+def test_every_expression_of_the_example_workflows_is_understood():
+    seen = 0
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for expression in workflow_expressions(path):
+            interpolate("${{ " + expression + " }}", CONTEXTS)
+            seen += 1
+    assert seen > 40
+
+
+def test_no_event_text_is_substituted_into_a_script():
+    """GitHub pastes ${{ }} into a run: script before the shell reads it: no value from the event may be there."""
+    paths = sorted(WORKFLOWS.glob("*.yml")) + sorted((REPO / "examples" / "github" / "actions").rglob("*.yml"))
+    for path in paths:
+        document = yaml.safe_load(path.read_text())
+        jobs = document.get("jobs") or {"action": {"steps": document.get("runs", {}).get("steps", [])}}
+        for job in jobs.values():
+            for step in job.get("steps", []):
+                for expression in workflow_expressions_of(step.get("run", "")):
+                    assert "github.event" not in expression and "steps." not in expression, (path.name, expression)
+
+
+def workflow_expressions_of(text):
+    import re
+
+    return re.findall(r"\$\{\{(.*?)\}\}", text, re.S)
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("github.event.action != 'closed'", True),
+        ('contains(fromJSON(\'["OWNER", "MEMBER"]\'), github.event.pull_request.author_association)', True),
+        ("'ABC' == 'abc'", True),
+        ("vars.K8S_EE_RUNNER || 'k8s-ee-runners'", "k8s-ee-runners"),
+        ("steps.which.outputs.playbook == 'pr_up' && 'yes'", "yes"),
+        ("steps.missing.outputs.x", None),
+        ("startsWith('/deploy-preview x', '/')", True),
+        ("!(1 == 2)", True),
+        ("needs.build.result != 'failure'", True),
+    ],
+)
+def test_expressions(expression, value):
+    assert evaluate(expression, CONTEXTS) == value
+
+
+def test_interpolation_of_several_expressions_is_text():
+    assert interpolate("${{ github.repository }}@${{ vars.K8S_EE_RUNNER }}x", CONTEXTS) == "a/b@x"
+    assert interpolate("${{ 1 == 1 }}", CONTEXTS) is True
+
+
+def test_unknown_contexts_and_functions_are_errors_not_empty_strings():
+    with pytest.raises(ExpressionError):
+        interpolate("${{ job_secret.value }}", CONTEXTS)
+    with pytest.raises(ExpressionError):
+        interpolate("${{ hashFiles('x') }}", CONTEXTS)
+
+
+def test_if_without_status_function_needs_success():
+    assert condition("true", CONTEXTS, {"failed": True}) is False
+    assert condition("always() && true", CONTEXTS, {"failed": True}) is True
