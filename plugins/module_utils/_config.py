@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import (
@@ -34,24 +35,40 @@ class ConfigError(ValueError):
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        super().__init__("invalid k8s-ee.yaml:\n" + "\n".join(f"  - {e}" for e in errors))
+        super().__init__("invalid k8s-ee.yaml:\n" + "\n".join(f"  - {e}" for e in limit_errors(errors)))
 
 
-def _show(value) -> str:
-    """A value as the user wrote it, for messages."""
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, sort_keys=True, default=str)
-        return text if len(text) <= 80 else text[:77] + "..."
-    return json.dumps(value, default=str)
+SHOW_MAX = 80  # characters of a value from the file shown in a message
+MAX_ERRORS = 40  # problems listed in one report (a hostile file can have thousands)
+_PLAIN_NAME = re.compile(rf"[ -~]{{1,{SHOW_MAX}}}")  # printable ASCII, shown as written
+
+
+def clip(text: str, limit: int = SHOW_MAX) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def show(value) -> str:
+    """A value as the user wrote it, for messages: JSON (control and non-ASCII characters escaped),
+    at most SHOW_MAX characters, so a message never carries a long value from the file in full."""
+    if isinstance(value, str):
+        return clip(json.dumps(value[: SHOW_MAX + 1]))
+    try:
+        text = json.dumps(value, sort_keys=isinstance(value, dict), default=str)
+    except (TypeError, ValueError, RecursionError):  # mixed key types, huge ints, deep nesting
+        text = f"(a {type(value).__name__})"
+    return clip(text)
 
 
 def _path(parts) -> str:
+    """`app.env.NAME`, `app.envFrom[0]`; a key that is long or not printable ASCII is shown quoted and cut."""
     out = ""
     for part in parts:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            name = part if isinstance(part, str) and _PLAIN_NAME.fullmatch(part) else show(part)
+            out += ("." if out else "") + name
     return out or "(top level)"
 
 
@@ -70,8 +87,8 @@ def _describe_type(expected) -> str:
     return _TYPE_NAMES.get(expected, expected)
 
 
-def _schema_message(error) -> str:
-    """Turn a jsonschema error into 'field: value rule'."""
+def _schema_messages(error) -> list[str]:
+    """Turn a jsonschema error into 'field: value rule' messages (one per unknown key)."""
     path = list(error.absolute_path)
     value = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -81,41 +98,41 @@ def _schema_message(error) -> str:
         # The instance is a key of the mapping at `path`.
         where = _path([*path, value])
         if kind == "not":
-            return f"{where}: this name is set by the platform and cannot be overridden; choose another name"
-        return f"{where}: key {_show(value)} is not valid: must be {rule or 'a valid name'}"
+            return [f"{where}: this name is set by the platform and cannot be overridden; choose another name"]
+        return [f"{where}: key {show(value)} is not valid: must be {rule or 'a valid name'}"]
     where = _path(path)
     if kind == "required":
         missing = error.message.split("'")[1]
-        return f"{_path([*path, missing])}: is required"
+        return [f"{_path([*path, missing])}: is required"]
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(value) - set(allowed))
-        return "; ".join(f"{_path([*path, key])}: unknown key (allowed here: {', '.join(allowed)})" for key in extra)
+        extra = sorted(set(value) - set(allowed), key=lambda key: (not isinstance(key, str), str(key)))
+        return [f"{_path([*path, key])}: unknown key (allowed here: {', '.join(allowed)})" for key in extra]
     if kind == "type":
         hint = ""
         if error.validator_value == "string" and isinstance(value, (int, float, bool)):
-            hint = f" (quote it: '{json.dumps(value)}')"
-        return f"{where}: {_show(value)} is not {_describe_type(error.validator_value)}{hint}"
+            hint = f" (quote it: '{clip(show(value), 40)}')"
+        return [f"{where}: {show(value)} is not {_describe_type(error.validator_value)}{hint}"]
     if kind == "maximum":
-        return f"{where}: {_show(value)} is greater than {error.validator_value}"
+        return [f"{where}: {show(value)} is greater than {error.validator_value}"]
     if kind == "minimum":
-        return f"{where}: {_show(value)} is less than {error.validator_value}"
+        return [f"{where}: {show(value)} is less than {error.validator_value}"]
     if kind == "enum":
-        return f"{where}: {_show(value)} is not one of {', '.join(map(str, error.validator_value))}"
+        return [f"{where}: {show(value)} is not one of {', '.join(map(str, error.validator_value))}"]
     if kind == "pattern":
-        return f"{where}: {_show(value)} is not valid: must be {rule or 'matching ' + error.validator_value}"
+        return [f"{where}: {show(value)} is not valid: must be {rule or 'matching ' + error.validator_value}"]
     if kind == "not" and rule:
-        return f"{where}: {_show(value)} is not valid: must be {rule}"
+        return [f"{where}: {show(value)} is not valid: must be {rule}"]
     if kind == "uniqueItems":
-        return f"{where}: {_show(value)} lists an entry twice"
+        return [f"{where}: {show(value)} lists an entry twice"]
     if kind in ("minProperties", "maxProperties"):
         keys = ", ".join(sorted(schema.get("properties", {})))
-        return f"{where}: {_show(value)} must have exactly one of {keys}"
+        return [f"{where}: {show(value)} must have exactly one of {keys}"]
     if kind == "minLength":
-        return f"{where}: {_show(value)} is empty"
+        return [f"{where}: {show(value)} is empty"]
     if kind == "maxLength":
-        return f"{where}: {_show(value)} is longer than {error.validator_value} characters"
-    return f"{where}: {_show(value)} {error.message}"
+        return [f"{where}: {show(value)} is longer than {error.validator_value} characters"]
+    return [f"{where}: {show(value)} does not satisfy the schema's {kind} rule"]
 
 
 def _schema_errors(data) -> list[str]:
@@ -127,10 +144,12 @@ def _schema_errors(data) -> list[str]:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     messages = []
+    seen = set()
     for error in errors:
-        message = _schema_message(error)
-        if message not in messages:
-            messages.append(message)
+        for message in _schema_messages(error):
+            if message not in seen:
+                seen.add(message)
+                messages.append(message)
     return messages
 
 
@@ -209,17 +228,17 @@ def _semantic_errors(config: dict) -> list[str]:
             values[kind, resource] = amount
             where = f"app.resources.{kind}.{resource}"
             low, high = CONTAINER_MIN[resource], CONTAINER_MAX[resource]
-            show = q.format_cpu if resource == "cpu" else q.format_memory
+            fmt = q.format_cpu if resource == "cpu" else q.format_memory
             if amount < low:
-                errors.append(f"{where}: {_show(text)} is less than the minimum {show(low)} a container may request")
+                errors.append(f"{where}: {show(text)} is less than the minimum {fmt(low)} a container may request")
             elif amount > high:
-                errors.append(f"{where}: {_show(text)} is greater than the maximum {show(high)} a container may use")
+                errors.append(f"{where}: {show(text)} is greater than the maximum {fmt(high)} a container may use")
     for resource in ("cpu", "memory"):
         limit, request = values.get(("limits", resource)), values.get(("requests", resource))
         if limit is not None and request is not None and limit < request:
             errors.append(
-                f"app.resources.limits.{resource}: {_show(config['app']['resources']['limits'][resource])} is less "
-                f"than app.resources.requests.{resource} {_show(config['app']['resources']['requests'][resource])}"
+                f"app.resources.limits.{resource}: {show(config['app']['resources']['limits'][resource])} is less "
+                f"than app.resources.requests.{resource} {show(config['app']['resources']['requests'][resource])}"
             )
     for name in DATABASES:
         text = _field(config, "databases", name, "storage")
@@ -228,13 +247,13 @@ def _semantic_errors(config: dict) -> list[str]:
             continue
         where = f"databases.{name}.storage"
         if size < PVC_MIN_MIB:
-            errors.append(f"{where}: {_show(text)} is less than {q.format_memory(PVC_MIN_MIB)}")
+            errors.append(f"{where}: {show(text)} is less than {q.format_memory(PVC_MIN_MIB)}")
         elif size > PVC_MAX_MIB:
-            errors.append(f"{where}: {_show(text)} is greater than {q.format_memory(PVC_MAX_MIB)}")
+            errors.append(f"{where}: {show(text)} is greater than {q.format_memory(PVC_MAX_MIB)}")
     dirs = _field(config, "app", "writableDirs")
     for index, path in enumerate(dirs if isinstance(dirs, list) else []):
         if isinstance(path, str) and path.rstrip("/") == "/tmp":  # noqa: S108 - a mount path compared, not a file used
-            errors.append(f"app.writableDirs[{index}]: {_show(path)} is always writable; remove it")
+            errors.append(f"app.writableDirs[{index}]: {show(path)} is always writable; remove it")
     return errors
 
 
@@ -244,13 +263,23 @@ def validate(data) -> list[str]:
         return ["(top level): the file is empty; it needs at least projectId"]
     errors = _schema_errors(data)
     if isinstance(data, dict):
-        errors += [e for e in _semantic_errors(_normalised(data)) if e not in errors]
+        known = set(errors)
+        errors += [e for e in _semantic_errors(_normalised(data)) if e not in known]
     return sort_errors(errors)
 
 
 def sort_errors(errors: list[str]) -> list[str]:
     """One list sorted by field path, so related problems stand together."""
     return sorted(errors, key=lambda message: message.split(": ", 1)[0])
+
+
+def limit_errors(errors: list[str]) -> list[str]:
+    """At most MAX_ERRORS problems and a line saying how many more there are (a report goes into a PR
+    comment, which GitHub caps at 65536 characters)."""
+    if len(errors) <= MAX_ERRORS:
+        return list(errors)
+    more = len(errors) - MAX_ERRORS
+    return [*errors[:MAX_ERRORS], f"(more): {more} more problem{'s' * (more != 1)} not shown; fix these first"]
 
 
 def _normalised(data: dict) -> dict:
@@ -272,7 +301,7 @@ def enabled_databases(config: dict) -> list[str]:
 
 
 def load_yaml(text: str):
-    """Parse k8s-ee.yaml text; YAML errors become a ConfigError."""
+    """Parse k8s-ee.yaml text; YAML errors become a ConfigError (the problem cut to 120 characters)."""
     import yaml
 
     try:
@@ -281,4 +310,4 @@ def load_yaml(text: str):
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"(YAML): {where}: {problem}"]) from None
+        raise ConfigError([f"(YAML): {where}: {clip(problem, 120)}"]) from None

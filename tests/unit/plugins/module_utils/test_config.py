@@ -140,3 +140,36 @@ def test_schema_is_a_valid_draft_2020_12_schema():
 def test_every_default_in_the_schema_is_valid():
     """An editor using the schema and the collection agree on what the defaults are."""
     assert _config.validate(DEFAULTS) == []
+
+
+# ------------------------------------------------------------------ the file is untrusted (SPEC 7)
+
+
+def yaml_errors(text):
+    with pytest.raises(_config.ConfigError) as raised:
+        _config.load_yaml(text)
+    return raised.value.errors
+
+
+def test_yaml_problems_do_not_quote_long_text():
+    errors = yaml_errors("projectId: !" + "t" * 5000 + " shop\n")
+    assert errors == ["(YAML): line 1, column 12: could not determine a constructor for the tag '!" + "t" * 69 + "..."]
+
+
+def test_values_shown_in_messages_are_cut_to_80_characters():
+    secret = "S" * 5000
+    assert _config.show(secret) == '"' + "S" * 76 + "..."
+    assert _config.show({"a": secret}) == '{"a": "' + "S" * 70 + "..."
+    assert _config.show(10**4000).endswith("...") and len(_config.show(10**4000)) == 80
+    errors = _config.validate({"projectId": secret, "app": {"env": {"A": 7}, "healthPath": secret}})
+    assert all(len(error) < 400 for error in errors), errors
+    assert not any("S" * 81 in error for error in errors)
+
+
+def test_unknown_keys_are_shown_cut_and_escaped_one_message_each():
+    long_key = "k" * 500
+    errors = _config.validate({"projectId": "shop", long_key: 1, "bad\u202ename\n": 2})
+    assert errors == [
+        '"bad\\u202ename\\n": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)',
+        '"' + "k" * 76 + "...: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)",
+    ]
