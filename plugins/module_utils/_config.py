@@ -7,6 +7,7 @@ normalisation (defaults applied, databases always objects)."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 
@@ -53,8 +54,13 @@ def show(value) -> str:
     at most SHOW_MAX characters, so a message never carries a long value from the file in full."""
     if isinstance(value, str):
         return clip(json.dumps(value[: SHOW_MAX + 1]))
+    encoder = json.JSONEncoder(sort_keys=isinstance(value, dict), default=str)
+    text = ""
     try:
-        text = json.dumps(value, sort_keys=isinstance(value, dict), default=str)
+        for chunk in encoder.iterencode(value):  # lazily: a shared structure may expand to gigabytes
+            text += chunk
+            if len(text) > SHOW_MAX:
+                break
     except (TypeError, ValueError, RecursionError):  # mixed key types, huge ints, deep nesting
         text = f"(a {type(value).__name__})"
     return clip(text)
@@ -300,14 +306,140 @@ def enabled_databases(config: dict) -> list[str]:
     return [name for name in DATABASES if config["databases"][name]["enabled"]]
 
 
+# Bounds of the YAML document (the schema bounds each field; these bound the work before it runs).
+MAX_DEPTH = 20  # nested mappings and lists; the schema's deepest field is 5 levels down
+MAX_NODES = 2000  # scalars, mappings and lists in the whole file (a full configuration has a few hundred)
+MAX_NUMBER_CHARS = 100  # an integer or float literal (Python's int() is quadratic on long ones)
+_UNENCODABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates, only written as escapes ("\\0", "\\ud800")
+
+
+@functools.cache
+def _strict_loader():
+    """A yaml.SafeLoader that refuses what k8s-ee.yaml never needs and an attacker would use:
+    anchors and aliases (a 400-byte "billion laughs" file expands to gigabytes), merge keys,
+    nesting deeper than MAX_DEPTH, more than MAX_NODES values, numbers longer than
+    MAX_NUMBER_CHARS characters, keys that are not strings, keys given twice, and NUL or lone
+    surrogates written as escapes."""
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class StrictLoader(yaml.SafeLoader):
+        def __init__(self, stream):
+            super().__init__(stream)
+            self._depth = 0
+            self._nodes = 0
+
+        def _refuse(self, problem, mark):
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                self._refuse(
+                    f"found the alias *{clip(event.anchor, 40)}; anchors and aliases (&name, *name) are not allowed "
+                    "in k8s-ee.yaml: write the value out",
+                    event.start_mark,
+                )
+            if event.anchor is not None:
+                self._refuse(
+                    f"found the anchor &{clip(event.anchor, 40)}; anchors and aliases (&name, *name) are not allowed "
+                    "in k8s-ee.yaml: write the value out",
+                    event.start_mark,
+                )
+            self._nodes += 1
+            if self._nodes > MAX_NODES:
+                self._refuse(
+                    f"more than {MAX_NODES} values in the file; k8s-ee.yaml is a short description", event.start_mark
+                )
+            nested = isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
+            if nested:
+                self._depth += 1
+                if self._depth > MAX_DEPTH:
+                    self._refuse(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= nested
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ConstructorError(
+                        None,
+                        None,
+                        "merge keys (<<) are not allowed in k8s-ee.yaml; write the keys out",
+                        key_node.start_mark,
+                    )
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    raise ConstructorError(
+                        None,
+                        None,
+                        f"the key {show(key)} is not a string; quote it",
+                        key_node.start_mark,
+                    )
+                if key in seen:
+                    raise ConstructorError(
+                        None, None, f"the key {show(key)} is given twice in this mapping; keep one", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_scalar(self, node):
+            value = super().construct_scalar(node)
+            if isinstance(value, str):
+                bad = _UNENCODABLE.search(value)
+                if bad:
+                    raise ConstructorError(
+                        None,
+                        None,
+                        f"the text holds U+{ord(bad.group()):04X}, which no environment variable, label or UTF-8 "
+                        "text can carry; remove the escape",
+                        node.start_mark,
+                    )
+            return value
+
+        def _number(self, node, construct):
+            if len(node.value) > MAX_NUMBER_CHARS:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"a number of {len(node.value)} characters; numbers here have at most {MAX_NUMBER_CHARS}",
+                    node.start_mark,
+                )
+            return construct(self, node)
+
+        def construct_yaml_int(self, node):
+            return self._number(node, yaml.SafeLoader.construct_yaml_int)
+
+        def construct_yaml_float(self, node):
+            return self._number(node, yaml.SafeLoader.construct_yaml_float)
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+    StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+    return StrictLoader
+
+
 def load_yaml(text: str):
-    """Parse k8s-ee.yaml text; YAML errors become a ConfigError (the problem cut to 120 characters)."""
+    """Parse k8s-ee.yaml text with the strict loader; YAML errors become a ConfigError naming line and column."""
     import yaml
 
+    loader = None
     try:
-        return yaml.safe_load(text)
+        loader = _strict_loader()(text)  # the reader checks every character here
+        return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(
+            [f"(YAML): line {line}, column {column}: the character #x{exc.character:04x} is not allowed in YAML text"]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ConfigError([f"(YAML): {where}: {clip(problem, 120)}"]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()

@@ -19,7 +19,8 @@ description:
   - The file comes from a pull request and is read as untrusted data. It must be a regular file of at most 64 KiB
     of UTF-8; no component of O(path) may be a symbolic link (a relative O(path) is checked from the working
     directory, an absolute one from O(root), or only the file itself without O(root)); pipes and devices are never
-    opened for reading.
+    opened for reading. YAML anchors, aliases and merge keys, duplicate keys, non-string keys, nesting deeper than
+    20 levels and more than 2000 values are refused before the schema is applied.
   - Changes nothing anywhere.
 requirements:
   - jsonschema >= 4.18

@@ -151,6 +151,79 @@ def yaml_errors(text):
     return raised.value.errors
 
 
+ANCHORS = "anchors and aliases (&name, *name) are not allowed in k8s-ee.yaml: write the value out"
+
+
+def test_yaml_anchors_and_aliases_are_refused():
+    assert yaml_errors("projectId: shop\napp: &app {port: 3000}\n") == [
+        f"(YAML): line 2, column 6: found the anchor &app; {ANCHORS}"
+    ]
+    # the alias is refused even where its anchor would be (the anchor is refused first)
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+    assert yaml_errors(bomb) == [f"(YAML): line 1, column 4: found the anchor &a; {ANCHORS}"]
+    assert yaml_errors("projectId: *x\n") == [f"(YAML): line 1, column 12: found the alias *x; {ANCHORS}"]
+
+
+def test_yaml_merge_keys_are_refused():
+    assert yaml_errors("projectId: shop\napp:\n  <<: {port: 3000}\n") == [
+        "(YAML): line 3, column 3: merge keys (<<) are not allowed in k8s-ee.yaml; write the keys out"
+    ]
+
+
+def test_yaml_nesting_is_bounded():
+    assert yaml_errors("projectId: shop\nx: " + "[" * 10000 + "]" * 10000 + "\n") == [
+        "(YAML): line 2, column 23: nested more than 20 levels deep"
+    ]
+    nested = "".join(" " * depth + "a:\n" for depth in range(30))
+    assert yaml_errors(nested) == ["(YAML): line 21, column 21: nested more than 20 levels deep"]
+
+
+def test_yaml_values_are_counted():
+    text = "projectId: shop\napp:\n  env:\n" + "".join(f"    K{index}: v\n" for index in range(1000))
+    assert yaml_errors(text) == [
+        "(YAML): line 1000, column 11: more than 2000 values in the file; k8s-ee.yaml is a short description"
+    ]
+
+
+def test_yaml_keys_are_strings_given_once():
+    assert yaml_errors("projectId: shop\nprojectId: evil\n") == [
+        '(YAML): line 2, column 1: the key "projectId" is given twice in this mapping; keep one'
+    ]
+    assert yaml_errors("projectId: shop\napp:\n  env:\n    on: x\n") == [
+        "(YAML): line 4, column 5: the key true is not a string; quote it"
+    ]
+    assert yaml_errors("projectId: shop\n? [a, b]\n: c\n") == [
+        '(YAML): line 2, column 3: the key ["a", "b"] is not a string; quote it'
+    ]
+
+
+def test_yaml_numbers_are_bounded():
+    # int() of 5000 digits raises ValueError (Python's digit limit); "1:2:...:9" is a quadratic base-60 integer
+    assert yaml_errors("projectId: shop\napp:\n  port: " + "9" * 5000 + "\n") == [
+        "(YAML): line 3, column 9: a number of 5000 characters; numbers here have at most 100"
+    ]
+    assert yaml_errors("projectId: 1" + ":1" * 20000 + "\n") == [
+        "(YAML): line 1, column 12: a number of 40001 characters; numbers here have at most 100"
+    ]
+
+
+def test_yaml_control_characters_are_refused_with_their_place():
+    assert yaml_errors('projectId: shop\napp:\n  env: {A: "a\x00b"}\n') == [
+        "(YAML): line 3, column 14: the character #x0000 is not allowed in YAML text"
+    ]
+
+
+def test_yaml_escapes_of_nul_and_lone_surrogates_are_refused():
+    assert yaml_errors('projectId: shop\napp:\n  env: {A: "a\\0b"}\n') == [
+        "(YAML): line 3, column 12: the text holds U+0000, which no environment variable, label or UTF-8 text can "
+        "carry; remove the escape"
+    ]
+    assert yaml_errors('projectId: "\\udfff"\n') == [
+        "(YAML): line 1, column 12: the text holds U+DFFF, which no environment variable, label or UTF-8 text can "
+        "carry; remove the escape"
+    ]
+
+
 def test_yaml_problems_do_not_quote_long_text():
     errors = yaml_errors("projectId: !" + "t" * 5000 + " shop\n")
     assert errors == ["(YAML): line 1, column 12: could not determine a constructor for the tag '!" + "t" * 69 + "..."]
@@ -173,3 +246,11 @@ def test_unknown_keys_are_shown_cut_and_escaped_one_message_each():
         '"bad\\u202ename\\n": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)',
         '"' + "k" * 76 + "...: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)",
     ]
+
+
+def test_show_stops_early_on_a_shared_structure():
+    """A structure that shares its parts (what YAML aliases build) is never expanded in full to be shown."""
+    bomb = ["lol"] * 9
+    for _level in range(12):  # 9**13 strings if written out
+        bomb = [bomb] * 9
+    assert _config.show(bomb) == '[[[[[[[[[[[[["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"], ...'
