@@ -105,6 +105,8 @@ def _schema_messages(error) -> list[str]:
         where = _path([*path, value])
         if kind == "not":
             return [f"{where}: this name is set by the platform and cannot be overridden; choose another name"]
+        if kind == "maxLength":
+            return [f"{where}: key {show(value)} is longer than {error.validator_value} characters"]
         return [f"{where}: key {show(value)} is not valid: must be {rule or 'a valid name'}"]
     where = _path(path)
     if kind == "required":
@@ -131,9 +133,11 @@ def _schema_messages(error) -> list[str]:
         return [f"{where}: {show(value)} is not valid: must be {rule}"]
     if kind == "uniqueItems":
         return [f"{where}: {show(value)} lists an entry twice"]
-    if kind in ("minProperties", "maxProperties"):
+    if kind in ("minProperties", "maxProperties") and schema.get("maxProperties") == 1:
         keys = ", ".join(sorted(schema.get("properties", {})))
         return [f"{where}: {show(value)} must have exactly one of {keys}"]
+    if kind in ("maxProperties", "maxItems"):
+        return [f"{where}: has {len(value)} entries, more than the {error.validator_value} allowed"]
     if kind == "minLength":
         return [f"{where}: {show(value)} is empty"]
     if kind == "maxLength":

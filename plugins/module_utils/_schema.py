@@ -107,21 +107,25 @@ SCHEMA = json.loads(
      "description": "Extra environment variables of the app (values are strings: quote numbers and booleans).",
      "type": "object",
      "default": {},
+     "maxProperties": 200,
      "propertyNames": {
       "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+      "maxLength": 256,
       "x-rule": "letters, digits and '_', not starting with a digit",
       "not": {
        "$ref": "#/$defs/reservedEnv"
       }
      },
      "additionalProperties": {
-      "type": "string"
+      "type": "string",
+      "maxLength": 8192
      }
     },
     "envFrom": {
      "description": "Secrets and ConfigMaps (created by you in the namespace) whose keys become environment variables.",
      "type": "array",
      "default": [],
+     "maxItems": 20,
      "items": {
       "type": "object",
       "additionalProperties": false,
@@ -141,9 +145,11 @@ SCHEMA = json.loads(
      "description": "Absolute paths mounted as empty writable directories (the root filesystem is read-only; /tmp is always writable).",
      "type": "array",
      "default": [],
+     "maxItems": 20,
      "uniqueItems": true,
      "items": {
       "type": "string",
+      "maxLength": 256,
       "pattern": "^(/[A-Za-z0-9._@+-]+)+/?$",
       "not": {
        "pattern": "(^|/)\\.\\.?(/|$)"
@@ -321,12 +327,14 @@ SCHEMA = json.loads(
      "description": "Merged over the platform's default Ingress annotations.",
      "type": "object",
      "default": {},
+     "maxProperties": 50,
      "propertyNames": {
-      "pattern": "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+      "pattern": "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
       "x-rule": "an annotation key such as traefik.ingress.kubernetes.io/router.middlewares"
      },
      "additionalProperties": {
-      "type": "string"
+      "type": "string",
+      "maxLength": 4096
      }
     }
    }
@@ -352,10 +360,10 @@ SCHEMA = json.loads(
  },
  "$defs": {
   "quantity": {
-   "description": "A Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi.",
+   "description": "A Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, exponents up to e99).",
    "type": "string",
-   "pattern": "^(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
-   "x-rule": "a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi"
+   "pattern": "^(([0-9]{1,20}(\\.[0-9]{0,20})?)|(\\.[0-9]{1,20}))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]{1,2}))?$",
+   "x-rule": "a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, exponents up to e99)"
   },
   "storage": {
    "description": "Volume size, from 100Mi to 5Gi.",
@@ -364,6 +372,7 @@ SCHEMA = json.loads(
   "relativePath": {
    "type": "string",
    "minLength": 1,
+   "maxLength": 256,
    "pattern": "^(?!/)(?!(.*/)?\\.\\.(/|$))\\S+$",
    "x-rule": "a path relative to the repository root, without '..'"
   },
@@ -385,9 +394,11 @@ SCHEMA = json.loads(
   "sqlList": {
    "type": "array",
    "default": [],
+   "maxItems": 50,
    "items": {
     "type": "string",
-    "minLength": 1
+    "minLength": 1,
+    "maxLength": 16384
    }
   },
   "reservedEnv": {

@@ -246,6 +246,50 @@ def test_unknown_keys_are_shown_cut_and_escaped_one_message_each():
         '"bad\\u202ename\\n": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)',
         '"' + "k" * 76 + "...: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)",
     ]
+    errors = _config.validate({"projectId": "shop", "app": {"env": {long_key: "x"}}})
+    assert errors == [f'app.env."{"k" * 76}...: key "{"k" * 76}... is longer than 256 characters']
+
+
+def test_collections_have_bounded_sizes():
+    config = {
+        "projectId": "shop",
+        "app": {
+            "env": {f"VAR_{index}": "x" for index in range(201)},
+            "envFrom": [{"secretRef": {"name": f"s{index}"}} for index in range(21)],
+            "writableDirs": [f"/data/{index}" for index in range(21)],
+        },
+        "ingress": {"annotations": {f"example.com/a{index}": "x" for index in range(51)}},
+        "databases": {"postgresql": {"bootstrap": {"initSQL": ["SELECT 1"] * 51}}},
+    }
+    assert _config.validate(config) == [
+        "app.env: has 201 entries, more than the 200 allowed",
+        "app.envFrom: has 21 entries, more than the 20 allowed",
+        "app.writableDirs: has 21 entries, more than the 20 allowed",
+        "databases.postgresql.bootstrap.initSQL: has 51 entries, more than the 50 allowed",
+        "ingress.annotations: has 51 entries, more than the 50 allowed",
+    ]
+    config["app"]["env"].pop("VAR_200")
+    config["app"]["envFrom"].pop()
+    config["app"]["writableDirs"].pop()
+    config["ingress"]["annotations"].pop("example.com/a50")
+    config["databases"]["postgresql"]["bootstrap"]["initSQL"].pop()
+    assert _config.validate(config) == []
+
+
+def test_strings_have_bounded_lengths():
+    config = {
+        "projectId": "shop",
+        "app": {"env": {"BIG": "v" * 8193}},
+        "image": {"context": "c" * 257},
+        "ingress": {"annotations": {"example.com/a": "v" * 4097}},
+        "databases": {"postgresql": {"bootstrap": {"postInitApplicationSQL": ["s" * 16385]}}},
+    }
+    assert _config.validate(config) == [
+        f'app.env.BIG: "{"v" * 76}... is longer than 8192 characters',
+        f'databases.postgresql.bootstrap.postInitApplicationSQL[0]: "{"s" * 76}... is longer than 16384 characters',
+        f'image.context: "{"c" * 76}... is longer than 256 characters',
+        f'ingress.annotations.example.com/a: "{"v" * 76}... is longer than 4096 characters',
+    ]
 
 
 def test_show_stops_early_on_a_shared_structure():
