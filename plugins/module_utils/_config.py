@@ -145,6 +145,20 @@ def _schema_messages(error) -> list[str]:
     return [f"{where}: {show(value)} does not satisfy the schema's {kind} rule"]
 
 
+_HTTP_PATH = SCHEMA["$defs"]["httpPath"]
+
+
+def safe_http_path(value) -> bool:
+    """Whether `value` passes the schema's rule for app.healthPath and app.metricsPath: a plain path
+    that, appended to an API server proxy URL, stays below it (no dot segments, '%', '?', '#', '\\')."""
+    return (
+        isinstance(value, str)
+        and len(value) <= _HTTP_PATH["maxLength"]
+        and re.search(_HTTP_PATH["pattern"], value) is not None
+        and re.search(_HTTP_PATH["not"]["pattern"], value) is None
+    )
+
+
 def _schema_errors(data) -> list[str]:
     if jsonschema is None:
         raise RuntimeError(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
-from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases
+from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases, safe_http_path, show
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError, comparable, redact
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_quota
 
@@ -443,8 +443,18 @@ def check_health(fetch, deadline: float, clock=time.monotonic, sleep=time.sleep,
 
 
 def service_health_fetch(kube, namespace: str, config: dict):
-    """GET healthPath through the API server's proxy to Service app (works on any cluster)."""
-    path = f"/api/v1/namespaces/{namespace}/services/http:app:http/proxy{config['app']['healthPath']}"
+    """GET healthPath through the API server's proxy to Service app (works on any cluster).
+
+    The GET carries the runner's credentials, so the path is checked again here (the schema refuses the
+    same): a '..' segment, '%', '?', '#' or '\\' could turn it into a GET of any API path."""
+    health_path = config["app"]["healthPath"]
+    if not safe_http_path(health_path) or not _naming.DOMAIN_RE.match(namespace) or "." in namespace:
+        raise LifecycleError(
+            "health check",
+            f"app.healthPath: {show(health_path)} is not a plain path below the service proxy (namespace "
+            f"{show(namespace)}); use a path such as /health without '.' or '..' segments, '%', '?', '#' or '\\'",
+        )
+    path = f"/api/v1/namespaces/{namespace}/services/http:app:http/proxy{health_path}"
 
     def fetch():
         return kube.raw("GET", path, accept="*/*", timeout=10)[0]

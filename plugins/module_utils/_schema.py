@@ -47,18 +47,14 @@ SCHEMA = json.loads(
      "default": 3000
     },
     "healthPath": {
-     "description": "HTTP path of the startup, readiness and liveness probes and of the deploy health check.",
-     "type": "string",
-     "pattern": "^/\\S*$",
-     "default": "/health",
-     "x-rule": "a path starting with '/' without whitespace"
+     "description": "HTTP path of the startup, readiness and liveness probes and of the deploy health check (a GET through the API server's service proxy).",
+     "$ref": "#/$defs/httpPath",
+     "default": "/health"
     },
     "metricsPath": {
      "description": "HTTP path Prometheus scrapes when metrics.enabled is true.",
-     "type": "string",
-     "pattern": "^/\\S*$",
-     "default": "/metrics",
-     "x-rule": "a path starting with '/' without whitespace"
+     "$ref": "#/$defs/httpPath",
+     "default": "/metrics"
     },
     "replicas": {
      "type": "integer",
@@ -375,6 +371,15 @@ SCHEMA = json.loads(
    "maxLength": 256,
    "pattern": "^(?!/)(?!(.*/)?\\.\\.(/|$))\\S+$",
    "x-rule": "a path relative to the repository root, without '..'"
+  },
+  "httpPath": {
+   "type": "string",
+   "maxLength": 256,
+   "pattern": "^/[-A-Za-z0-9._~!$&'()*+,;=:@/]*$",
+   "not": {
+    "pattern": "(^|/)\\.\\.?(/|$)"
+   },
+   "x-rule": "a plain path such as /health: letters, digits and -._~!$&'()*+,;=:@/ only (no '%', '?', '#', backslash or whitespace), no '.' or '..' segments"
   },
   "namedRef": {
    "type": "object",

@@ -279,17 +279,41 @@ def test_collections_have_bounded_sizes():
 def test_strings_have_bounded_lengths():
     config = {
         "projectId": "shop",
-        "app": {"env": {"BIG": "v" * 8193}},
+        "app": {"env": {"BIG": "v" * 8193}, "healthPath": "/" + "a" * 256},
         "image": {"context": "c" * 257},
         "ingress": {"annotations": {"example.com/a": "v" * 4097}},
         "databases": {"postgresql": {"bootstrap": {"postInitApplicationSQL": ["s" * 16385]}}},
     }
     assert _config.validate(config) == [
         f'app.env.BIG: "{"v" * 76}... is longer than 8192 characters',
+        f'app.healthPath: "/{"a" * 75}... is longer than 256 characters',
         f'databases.postgresql.bootstrap.postInitApplicationSQL[0]: "{"s" * 76}... is longer than 16384 characters',
         f'image.context: "{"c" * 76}... is longer than 256 characters',
         f'ingress.annotations.example.com/a: "{"v" * 76}... is longer than 4096 characters',
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "safe"),
+    [
+        ("/health", True),
+        ("/", True),
+        ("/a/b.c/..d", True),
+        ("/..", False),
+        ("/a/../b", False),
+        ("/./a", False),
+        ("/a%2e%2e", False),
+        ("/a?b", False),
+        ("/a#b", False),
+        ("/a\\b", False),
+        ("a", False),
+        ("/a b", False),
+        ("/" + "a" * 256, False),
+        (None, False),
+    ],
+)
+def test_safe_http_path(path, safe):
+    assert _config.safe_http_path(path) is safe
 
 
 def test_show_stops_early_on_a_shared_structure():
