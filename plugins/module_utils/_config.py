@@ -78,6 +78,8 @@ def _path(parts) -> str:
     return out or "(top level)"
 
 
+_RESERVED_NAME = "this name is set by the platform and cannot be overridden; choose another name"
+
 _TYPE_NAMES = {
     "integer": "an integer",
     "string": "a string",
@@ -104,7 +106,8 @@ def _schema_messages(error) -> list[str]:
         # The instance is a key of the mapping at `path`.
         where = _path([*path, value])
         if kind == "not":
-            return [f"{where}: this name is set by the platform and cannot be overridden; choose another name"]
+            why = error.validator_value.get("x-rule") if isinstance(error.validator_value, dict) else None
+            return [f"{where}: {why or _RESERVED_NAME}"]
         if kind == "maxLength":
             return [f"{where}: key {show(value)} is longer than {error.validator_value} characters"]
         return [f"{where}: key {show(value)} is not valid: must be {rule or 'a valid name'}"]

@@ -326,7 +326,27 @@ SCHEMA = json.loads(
      "maxProperties": 50,
      "propertyNames": {
       "pattern": "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
-      "x-rule": "an annotation key such as traefik.ingress.kubernetes.io/router.middlewares"
+      "x-rule": "an annotation key such as traefik.ingress.kubernetes.io/router.priority",
+      "allOf": [
+       {
+        "not": {
+         "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Rr][Oo][Uu][Tt][Ee][Rr]\\.([Ee][Nn][Tt][Rr][Yy][Pp][Oo][Ii][Nn][Tt][Ss]|[Tt][Ll][Ss](\\..*)?)$",
+         "x-rule": "is set by the platform (HTTPS only, on its entry point, with its certificate and TLS settings); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Rr][Oo][Uu][Tt][Ee][Rr]\\.[Mm][Ii][Dd][Dd][Ll][Ee][Ww][Aa][Rr][Ee][Ss]$",
+         "x-rule": "is set by the platform (its middleware marks previews noindex; other namespaces' middlewares are not yours); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Ss][Ee][Rr][Vv][Ii][Cc][Ee]\\.[Ss][Ee][Rr][Vv][Ee][Rr][Ss][Tt][Rr][Aa][Nn][Ss][Pp][Oo][Rr][Tt]$",
+         "x-rule": "is not allowed (a ServersTransport holds the platform's TLS settings and client certificates); remove it"
+        }
+       }
+      ]
      },
      "additionalProperties": {
       "type": "string",
