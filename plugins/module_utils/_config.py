@@ -132,8 +132,10 @@ def _schema_messages(error) -> list[str]:
         return [f"{where}: {show(value)} is not one of {', '.join(map(str, error.validator_value))}"]
     if kind == "pattern":
         return [f"{where}: {show(value)} is not valid: must be {rule or 'matching ' + error.validator_value}"]
-    if kind == "not" and rule:
-        return [f"{where}: {show(value)} is not valid: must be {rule}"]
+    if kind == "not":
+        inner = error.validator_value.get("x-rule") if isinstance(error.validator_value, dict) else None
+        if inner or rule:
+            return [f"{where}: {show(value)} is not valid: must be {inner or rule}"]
     if kind == "uniqueItems":
         return [f"{where}: {show(value)} lists an entry twice"]
     if kind in ("minProperties", "maxProperties") and schema.get("maxProperties") == 1:
@@ -278,9 +280,19 @@ def _semantic_errors(config: dict) -> list[str]:
         elif size > PVC_MAX_MIB:
             errors.append(f"{where}: {show(text)} is greater than {q.format_memory(PVC_MAX_MIB)}")
     dirs = _field(config, "app", "writableDirs")
+    first = {}
     for index, path in enumerate(dirs if isinstance(dirs, list) else []):
-        if isinstance(path, str) and path.rstrip("/") == "/tmp":  # noqa: S108 - a mount path compared, not a file used
+        if not isinstance(path, str):
+            continue
+        directory = path.rstrip("/")
+        if directory == "/tmp":  # noqa: S108 - a mount path compared, not a file used
             errors.append(f"app.writableDirs[{index}]: {show(path)} is always writable; remove it")
+        elif directory in first and dirs[first[directory]] != path:  # equal entries: uniqueItems says so
+            errors.append(
+                f"app.writableDirs[{index}]: {show(path)} is the same directory as "
+                f"app.writableDirs[{first[directory]}]; remove one"
+            )
+        first.setdefault(directory, index)
     return errors
 
 

@@ -478,6 +478,21 @@ def http_health_fetch(url: str, timeout: float = 10):
     return fetch
 
 
+def env_from_problems(config: dict, settings: dict) -> list[str]:
+    """app.envFrom may not name the operator's wildcard certificate Secret (settings.tls_secret): it is
+    in every environment's namespace for the Ingress, and its key serves every preview host."""
+    tls_secret = settings.get("tls_secret")
+    problems = []
+    for index, ref in enumerate(config["app"]["envFrom"]):
+        name = (ref.get("secretRef") or {}).get("name")
+        if tls_secret and name == tls_secret:
+            problems.append(
+                f"app.envFrom[{index}].secretRef.name: {show(name)} is the platform's TLS certificate Secret, "
+                "which is not the app's to read; name a Secret you created"
+            )
+    return problems
+
+
 # ------------------------------------------------------------------ up / down
 
 
@@ -525,6 +540,9 @@ def up(
         }
     quota_hard = env_quota(request.config)
     settings = {**_render.DEFAULT_SETTINGS, **(request.settings or {})}
+    refused = env_from_problems(request.config, settings)
+    if refused:
+        raise LifecycleError("preflight", "; ".join(refused))
     if kube.get("PriorityClass", settings["priority_class"]) is None:
         raise LifecycleError(
             "preflight",

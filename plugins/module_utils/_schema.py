@@ -150,6 +150,14 @@ SCHEMA = json.loads(
       "not": {
        "pattern": "(^|/)\\.\\.?(/|$)"
       },
+      "allOf": [
+       {
+        "not": {
+         "pattern": "^/(proc|sys)(/|$)|^/dev(/?$|/(?!shm(/|$)))",
+         "x-rule": "outside /proc, /sys and /dev (the kernel's filesystems; /dev/shm is allowed)"
+        }
+       }
+      ],
       "x-rule": "an absolute path such as /app/cache, without '.', '..' or whitespace"
      }
     }
@@ -389,8 +397,8 @@ SCHEMA = json.loads(
    "type": "string",
    "minLength": 1,
    "maxLength": 256,
-   "pattern": "^(?!/)(?!(.*/)?\\.\\.(/|$))\\S+$",
-   "x-rule": "a path relative to the repository root, without '..'"
+   "pattern": "^(?![-/])(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._/-]+$",
+   "x-rule": "a path relative to the repository root of letters, digits and '._/-', not starting with '/' or '-', without '..'"
   },
   "httpPath": {
    "type": "string",

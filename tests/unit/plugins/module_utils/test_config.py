@@ -293,6 +293,27 @@ def test_strings_have_bounded_lengths():
     ]
 
 
+def test_what_stays_allowed():
+    config = {
+        "projectId": "shop",
+        "app": {
+            "healthPath": "/api/v1/health:ready;full=1",
+            "metricsPath": "/-/metrics",
+            "writableDirs": ["/dev/shm", "/app/.cache", "/var/run/app"],
+        },
+        "image": {"context": "services/api", "dockerfile": "docker/Dockerfile.preview"},
+        "ingress": {
+            "annotations": {
+                "traefik.ingress.kubernetes.io/router.priority": "10",
+                "traefik.ingress.kubernetes.io/service.sticky.cookie": "true",
+                "traefik.ingress.kubernetes.io/service.serversscheme": "h2c",
+                "example.com/team": "shop",
+            }
+        },
+    }
+    assert _config.validate(config) == []
+
+
 @pytest.mark.parametrize(
     ("path", "safe"),
     [

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
+from ansible_collections.k8s_ee.platform.plugins.module_utils._config import normalise
 
 
 def namespace(labels=None, annotations=None):
@@ -187,8 +188,8 @@ class _Proxy:
         return None
 
 
-def _config(health_path="/health"):
-    return {"app": {"healthPath": health_path}}
+def _config(health_path="/health", env_from=()):
+    return {"app": {"healthPath": health_path, "envFrom": list(env_from)}}
 
 
 def test_service_health_fetch_goes_through_the_service_proxy():
@@ -222,3 +223,32 @@ def test_service_health_fetch_refuses_a_path_that_leaves_the_proxy(health_path):
 def test_service_health_fetch_refuses_a_namespace_that_is_not_a_name():
     with pytest.raises(_lifecycle.LifecycleError):
         _lifecycle.service_health_fetch(_Proxy(), "kube-system/secrets/x", _config())
+
+
+def test_env_from_may_not_read_the_wildcard_certificate():
+    settings = {"tls_secret": "wildcard-tls"}
+    refs = [{"configMapRef": {"name": "wildcard-tls"}}, {"secretRef": {"name": "mine"}}]
+    assert _lifecycle.env_from_problems(_config(env_from=refs), settings) == []
+    refs.append({"secretRef": {"name": "wildcard-tls"}})
+    assert _lifecycle.env_from_problems(_config(env_from=refs), settings) == [
+        'app.envFrom[2].secretRef.name: "wildcard-tls" is the platform\'s TLS certificate Secret, which is not the '
+        "app's to read; name a Secret you created"
+    ]
+    assert _lifecycle.env_from_problems(_config(env_from=refs), {"tls_secret": ""}) == []
+
+
+def test_up_refuses_the_wildcard_certificate_before_applying_anything():
+    kube = _Proxy()
+    request = _lifecycle.UpRequest(
+        namespace="shop-pr-1",
+        host="shop-pr-1.example.com",
+        config=normalise({"projectId": "shop", "app": {"envFrom": [{"secretRef": {"name": "wildcard-tls"}}]}}),
+        pr={"repository": "acme/shop", "number": 1},
+        image="registry.example/shop@sha256:" + "1" * 64,
+        settings={"tls_secret": "wildcard-tls"},
+    )
+    with pytest.raises(_lifecycle.LifecycleError) as raised:
+        _lifecycle.up(kube, request)
+    assert raised.value.step == "preflight"
+    assert "app.envFrom[0].secretRef.name" in str(raised.value)
+    assert kube.paths == ["get Namespace"]
