@@ -38,19 +38,21 @@ def _fence(lines: list[str]) -> list[str]:
     return [fence + "text", text, fence]
 
 
-def render(state: str, namespace: str, **info) -> str:
+def render(state: str, namespace: str | None, **info) -> str:
     """Markdown of the comment; `info` may hold url, commit, branch, updated_at, time_to_ready, quota,
-    reason, step, details, merged, grafana_url, preserve_until, note."""
+    reason, step, details, merged, grafana_url, preserve_until, note. Without a namespace (a refusal
+    decided before k8s-ee.yaml was read) the comment has no namespace row and no Grafana link."""
     if state not in STATES:
         raise ValueError(f"state: {state!r} is not one of {', '.join(STATES)}")
     lines = [MARKER, f"### {ICONS[state]} Preview environment: {state}", ""]
     rows = []
     if state == "deployed" and info.get("url"):
         rows.append(("Preview", f"[{info['url']}]({info['url']})"))
-    link = grafana_link(info.get("grafana_url"), namespace)
+    link = grafana_link(info.get("grafana_url"), namespace) if namespace else None
     if link and state in ("deployed", "failed", "preserved"):
         rows.append(("Logs & metrics", f"[Grafana]({link})"))
-    rows.append(("Namespace", f"`{namespace}`"))
+    if namespace:
+        rows.append(("Namespace", f"`{namespace}`"))
     if info.get("commit"):
         rows.append(("Commit", f"`{info['commit'][:12]}`"))
     if info.get("branch"):

@@ -20,9 +20,11 @@ options:
     required: true
     choices: [deployed, failed, destroyed, preserved, refused]
   namespace:
-    description: The environment's namespace.
+    description:
+      - The environment's namespace. Required with O(state=deployed), O(state=destroyed) and O(state=preserved).
+      - Without it (O(state=refused) or O(state=failed) decided before C(k8s-ee.yaml) was read, so there is no
+        namespace yet) the comment has no namespace row and no Grafana link.
     type: str
-    required: true
   url:
     description: The preview URL.
     type: str
@@ -88,6 +90,13 @@ EXAMPLES = r"""
     state: deployed
     namespace: shop-pr-42
     url: https://shop-pr-42.preview.example.com
+
+- name: Refuse before k8s-ee.yaml is read (no namespace yet)
+  k8s_ee.platform.pr_comment:
+    repository: acme/shop
+    pr_number: 42
+    state: refused
+    reason: acme/shop is not on the operator's allowlist
 """
 
 RETURN = r"""
@@ -139,7 +148,7 @@ def main():
             **GITHUB_ARGS,
             **PR_ARGS,
             "state": {"type": "str", "required": True, "choices": list(_comment.STATES)},
-            "namespace": {"type": "str", "required": True},
+            "namespace": {"type": "str"},
             "url": {"type": "str"},
             "commit": {"type": "str"},
             "branch": {"type": "str"},
@@ -155,6 +164,7 @@ def main():
             "grafana_url": {"type": "str"},
             "note": {"type": "str"},
         },
+        required_if=[("state", state, ["namespace"]) for state in ("deployed", "destroyed", "preserved")],
         supports_check_mode=True,
     )
     p = module.params
