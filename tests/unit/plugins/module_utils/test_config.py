@@ -172,7 +172,10 @@ def test_yaml_merge_keys_are_refused():
 
 def test_yaml_nesting_is_bounded():
     assert yaml_errors("projectId: shop\nx: " + "[" * 10000 + "]" * 10000 + "\n") == [
-        "(YAML): line 2, column 23: nested more than 20 levels deep"
+        "(YAML): line 2, column 24: nested more than 20 levels deep"
+    ]
+    assert yaml_errors("projectId: shop\napp: {env: {A: [[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]}}\n") == [
+        "(YAML): line 2, column 34: nested more than 20 levels deep"
     ]
     nested = "".join(" " * depth + "a:\n" for depth in range(30))
     assert yaml_errors(nested) == ["(YAML): line 21, column 21: nested more than 20 levels deep"]

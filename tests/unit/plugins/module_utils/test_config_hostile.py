@@ -28,7 +28,7 @@ CASES = [
     (
         "flow nesting 30000 deep",
         b"projectId: shop\nx: " + b"[" * 30000,
-        ["(YAML): line 2, column 23: nested more than 20 levels deep"],
+        ["(YAML): line 2, column 24: nested more than 20 levels deep"],
     ),
     (
         "exponent of eight digits",
