@@ -13,9 +13,11 @@ imported everything once. Per file it records the wall time, the CPU time and th
 `errors`) or crashed the module (no JSON, a signal, or the CPU/address-space limit set in the child).
 The baseline is the same measurement of `examples/sample-app/k8s-ee.yaml`, in the same run.
 
-Targets: every file validated or refused (none crashed) in at most 1 s and 100 MiB RSS; no message
-longer than 400 characters; at most 41 messages (40 and a count). The exit code is 1 when a target
-is missed.
+Targets: every file validated or refused (none crashed) in at most 1 s of CPU and 100 MiB RSS; no
+message longer than 400 characters; at most 41 messages (40 and a count). The exit code is 1 when a
+target is missed. The second is CPU time (user + system) of the file's process, so that other work
+on a shared machine does not count against the file; wall time is reported beside it, with the load
+average, and `--wall` makes it the target instead (on a quiet machine).
 """
 
 from __future__ import annotations
@@ -536,7 +538,10 @@ def main() -> int:
     parser.add_argument("--per-kind", type=int, default=100, help="files per kind (12 kinds)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline-runs", type=int, default=20)
+    parser.add_argument("--wall", action="store_true", help="judge the 1 s target on wall time, not CPU time")
     args = parser.parse_args()
+    time_key = "seconds" if args.wall else "cpu_seconds"
+    load_before = os.getloadavg()
 
     # Everything the module imports, imported once; each child is forked from here.
     from ansible.module_utils.basic import AnsibleModule  # noqa: F401
@@ -585,7 +590,7 @@ def main() -> int:
     over = [
         {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
         for r in results
-        if r["seconds"] > LIMIT_SECONDS
+        if r[time_key] > LIMIT_SECONDS
         or r["rss_mib"] > LIMIT_RSS_MIB
         or r["outcome"] == "crashed"
         or r["longest_message"] > MAX_MESSAGE
@@ -614,8 +619,12 @@ def main() -> int:
             "rss_mib": round(max(r["rss_mib"] for r in baseline), 1),
         },
         "by_kind": by_kind,
+        "files_over_1s_wall": sum(r["seconds"] > LIMIT_SECONDS for r in results),
+        "load_average_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
+        "cpus": os.cpu_count(),
         "targets": {
             "seconds_max": LIMIT_SECONDS,
+            "seconds_measured_as": "wall" if args.wall else "cpu",
             "rss_mib_max": LIMIT_RSS_MIB,
             "message_chars_max": MAX_MESSAGE,
             "messages_max": 41,
