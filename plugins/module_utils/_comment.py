@@ -71,7 +71,8 @@ def head_of(body: str | None) -> str | None:
 def render(state: str, namespace: str | None, **info) -> str:
     """Markdown of the comment; `info` may hold url, commit, branch, updated_at, time_to_ready, quota,
     reason, step, details, merged, grafana_url, preserve_until, approvable, note (`note` is the platform's
-    own Markdown; everything else is shown as data)."""
+    own Markdown; everything else is shown as data). Without a namespace (a refusal decided before
+    k8s-ee.yaml was read) the comment has no namespace row and no Grafana link."""
     if state not in STATES:
         raise ValueError(f"state: {state!r} is not one of {', '.join(STATES)}")
     commit = info.get("commit") or ""
@@ -103,7 +104,8 @@ def render(state: str, namespace: str | None, **info) -> str:
         rows.append(("Merged", "yes" if info.get("merged") else "no"))
         if info.get("destroyed_at"):
             rows.append(("Destroyed", code(info["destroyed_at"], table=True)))
-    lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows]
+    if rows:
+        lines += ["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows]
     if state in ("failed", "refused") and info.get("step"):
         lines += ["", f"**Failed step:** {code(info['step'])}"]
     if state in ("failed", "refused") and info.get("reason"):

@@ -7,7 +7,9 @@ normalisation (defaults applied, databases always objects)."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import re
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import (
@@ -34,26 +36,49 @@ class ConfigError(ValueError):
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        super().__init__("invalid k8s-ee.yaml:\n" + "\n".join(f"  - {e}" for e in errors))
+        super().__init__("invalid k8s-ee.yaml:\n" + "\n".join(f"  - {e}" for e in limit_errors(errors)))
 
 
-def _show(value) -> str:
-    """A value as the user wrote it, for messages."""
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, sort_keys=True, default=str)
-        return text if len(text) <= 80 else text[:77] + "..."
-    return json.dumps(value, default=str)
+SHOW_MAX = 80  # characters of a value from the file shown in a message
+MAX_ERRORS = 40  # problems listed in one report (a hostile file can have thousands)
+_PLAIN_NAME = re.compile(rf"[ -~]{{1,{SHOW_MAX}}}")  # printable ASCII, shown as written
+
+
+def clip(text: str, limit: int = SHOW_MAX) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def show(value) -> str:
+    """A value as the user wrote it, for messages: JSON (control and non-ASCII characters escaped),
+    at most SHOW_MAX characters, so a message never carries a long value from the file in full."""
+    if isinstance(value, str):
+        return clip(json.dumps(value[: SHOW_MAX + 1]))
+    encoder = json.JSONEncoder(sort_keys=isinstance(value, dict), default=str)
+    text = ""
+    try:
+        for chunk in encoder.iterencode(value):  # lazily: a shared structure may expand to gigabytes
+            text += chunk
+            if len(text) > SHOW_MAX:
+                break
+    except (TypeError, ValueError, RecursionError):  # mixed key types, huge ints, deep nesting
+        text = f"(a {type(value).__name__})"
+    return clip(text)
 
 
 def _path(parts) -> str:
+    """`app.env.NAME`, `app.envFrom[0]`; a key that is long or not printable ASCII is shown quoted and cut."""
     out = ""
     for part in parts:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            name = part if isinstance(part, str) and _PLAIN_NAME.fullmatch(part) else show(part)
+            out += ("." if out else "") + name
     return out or "(top level)"
 
+
+_RESERVED_NAME = "this name is set by the platform and cannot be overridden; choose another name"
 
 _TYPE_NAMES = {
     "integer": "an integer",
@@ -70,8 +95,8 @@ def _describe_type(expected) -> str:
     return _TYPE_NAMES.get(expected, expected)
 
 
-def _schema_message(error) -> str:
-    """Turn a jsonschema error into 'field: value rule'."""
+def _schema_messages(error) -> list[str]:
+    """Turn a jsonschema error into 'field: value rule' messages (one per unknown key)."""
     path = list(error.absolute_path)
     value = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -81,41 +106,62 @@ def _schema_message(error) -> str:
         # The instance is a key of the mapping at `path`.
         where = _path([*path, value])
         if kind == "not":
-            return f"{where}: this name is set by the platform and cannot be overridden; choose another name"
-        return f"{where}: key {_show(value)} is not valid: must be {rule or 'a valid name'}"
+            why = error.validator_value.get("x-rule") if isinstance(error.validator_value, dict) else None
+            return [f"{where}: {why or _RESERVED_NAME}"]
+        if kind == "maxLength":
+            return [f"{where}: key {show(value)} is longer than {error.validator_value} characters"]
+        return [f"{where}: key {show(value)} is not valid: must be {rule or 'a valid name'}"]
     where = _path(path)
     if kind == "required":
         missing = error.message.split("'")[1]
-        return f"{_path([*path, missing])}: is required"
+        return [f"{_path([*path, missing])}: is required"]
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(value) - set(allowed))
-        return "; ".join(f"{_path([*path, key])}: unknown key (allowed here: {', '.join(allowed)})" for key in extra)
+        extra = sorted(set(value) - set(allowed), key=lambda key: (not isinstance(key, str), str(key)))
+        return [f"{_path([*path, key])}: unknown key (allowed here: {', '.join(allowed)})" for key in extra]
     if kind == "type":
         hint = ""
         if error.validator_value == "string" and isinstance(value, (int, float, bool)):
-            hint = f" (quote it: '{json.dumps(value)}')"
-        return f"{where}: {_show(value)} is not {_describe_type(error.validator_value)}{hint}"
+            hint = f" (quote it: '{clip(show(value), 40)}')"
+        return [f"{where}: {show(value)} is not {_describe_type(error.validator_value)}{hint}"]
     if kind == "maximum":
-        return f"{where}: {_show(value)} is greater than {error.validator_value}"
+        return [f"{where}: {show(value)} is greater than {error.validator_value}"]
     if kind == "minimum":
-        return f"{where}: {_show(value)} is less than {error.validator_value}"
+        return [f"{where}: {show(value)} is less than {error.validator_value}"]
     if kind == "enum":
-        return f"{where}: {_show(value)} is not one of {', '.join(map(str, error.validator_value))}"
+        return [f"{where}: {show(value)} is not one of {', '.join(map(str, error.validator_value))}"]
     if kind == "pattern":
-        return f"{where}: {_show(value)} is not valid: must be {rule or 'matching ' + error.validator_value}"
-    if kind == "not" and rule:
-        return f"{where}: {_show(value)} is not valid: must be {rule}"
+        return [f"{where}: {show(value)} is not valid: must be {rule or 'matching ' + error.validator_value}"]
+    if kind == "not":
+        inner = error.validator_value.get("x-rule") if isinstance(error.validator_value, dict) else None
+        if inner or rule:
+            return [f"{where}: {show(value)} is not valid: must be {inner or rule}"]
     if kind == "uniqueItems":
-        return f"{where}: {_show(value)} lists an entry twice"
-    if kind in ("minProperties", "maxProperties"):
+        return [f"{where}: {show(value)} lists an entry twice"]
+    if kind in ("minProperties", "maxProperties") and schema.get("maxProperties") == 1:
         keys = ", ".join(sorted(schema.get("properties", {})))
-        return f"{where}: {_show(value)} must have exactly one of {keys}"
+        return [f"{where}: {show(value)} must have exactly one of {keys}"]
+    if kind in ("maxProperties", "maxItems"):
+        return [f"{where}: has {len(value)} entries, more than the {error.validator_value} allowed"]
     if kind == "minLength":
-        return f"{where}: {_show(value)} is empty"
+        return [f"{where}: {show(value)} is empty"]
     if kind == "maxLength":
-        return f"{where}: {_show(value)} is longer than {error.validator_value} characters"
-    return f"{where}: {_show(value)} {error.message}"
+        return [f"{where}: {show(value)} is longer than {error.validator_value} characters"]
+    return [f"{where}: {show(value)} does not satisfy the schema's {kind} rule"]
+
+
+_HTTP_PATH = SCHEMA["$defs"]["httpPath"]
+
+
+def safe_http_path(value) -> bool:
+    """Whether `value` passes the schema's rule for app.healthPath and app.metricsPath: a plain path
+    that, appended to an API server proxy URL, stays below it (no dot segments, '%', '?', '#', '\\')."""
+    return (
+        isinstance(value, str)
+        and len(value) <= _HTTP_PATH["maxLength"]
+        and re.search(_HTTP_PATH["pattern"], value) is not None
+        and re.search(_HTTP_PATH["not"]["pattern"], value) is None
+    )
 
 
 def _schema_errors(data) -> list[str]:
@@ -127,10 +173,12 @@ def _schema_errors(data) -> list[str]:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     messages = []
+    seen = set()
     for error in errors:
-        message = _schema_message(error)
-        if message not in messages:
-            messages.append(message)
+        for message in _schema_messages(error):
+            if message not in seen:
+                seen.add(message)
+                messages.append(message)
     return messages
 
 
@@ -209,17 +257,17 @@ def _semantic_errors(config: dict) -> list[str]:
             values[kind, resource] = amount
             where = f"app.resources.{kind}.{resource}"
             low, high = CONTAINER_MIN[resource], CONTAINER_MAX[resource]
-            show = q.format_cpu if resource == "cpu" else q.format_memory
+            fmt = q.format_cpu if resource == "cpu" else q.format_memory
             if amount < low:
-                errors.append(f"{where}: {_show(text)} is less than the minimum {show(low)} a container may request")
+                errors.append(f"{where}: {show(text)} is less than the minimum {fmt(low)} a container may request")
             elif amount > high:
-                errors.append(f"{where}: {_show(text)} is greater than the maximum {show(high)} a container may use")
+                errors.append(f"{where}: {show(text)} is greater than the maximum {fmt(high)} a container may use")
     for resource in ("cpu", "memory"):
         limit, request = values.get(("limits", resource)), values.get(("requests", resource))
         if limit is not None and request is not None and limit < request:
             errors.append(
-                f"app.resources.limits.{resource}: {_show(config['app']['resources']['limits'][resource])} is less "
-                f"than app.resources.requests.{resource} {_show(config['app']['resources']['requests'][resource])}"
+                f"app.resources.limits.{resource}: {show(config['app']['resources']['limits'][resource])} is less "
+                f"than app.resources.requests.{resource} {show(config['app']['resources']['requests'][resource])}"
             )
     for name in DATABASES:
         text = _field(config, "databases", name, "storage")
@@ -228,13 +276,23 @@ def _semantic_errors(config: dict) -> list[str]:
             continue
         where = f"databases.{name}.storage"
         if size < PVC_MIN_MIB:
-            errors.append(f"{where}: {_show(text)} is less than {q.format_memory(PVC_MIN_MIB)}")
+            errors.append(f"{where}: {show(text)} is less than {q.format_memory(PVC_MIN_MIB)}")
         elif size > PVC_MAX_MIB:
-            errors.append(f"{where}: {_show(text)} is greater than {q.format_memory(PVC_MAX_MIB)}")
+            errors.append(f"{where}: {show(text)} is greater than {q.format_memory(PVC_MAX_MIB)}")
     dirs = _field(config, "app", "writableDirs")
+    first = {}
     for index, path in enumerate(dirs if isinstance(dirs, list) else []):
-        if isinstance(path, str) and path.rstrip("/") == "/tmp":  # noqa: S108 - a mount path compared, not a file used
-            errors.append(f"app.writableDirs[{index}]: {_show(path)} is always writable; remove it")
+        if not isinstance(path, str):
+            continue
+        directory = path.rstrip("/")
+        if directory == "/tmp":  # noqa: S108 - a mount path compared, not a file used
+            errors.append(f"app.writableDirs[{index}]: {show(path)} is always writable; remove it")
+        elif directory in first and dirs[first[directory]] != path:  # equal entries: uniqueItems says so
+            errors.append(
+                f"app.writableDirs[{index}]: {show(path)} is the same directory as "
+                f"app.writableDirs[{first[directory]}]; remove one"
+            )
+        first.setdefault(directory, index)
     return errors
 
 
@@ -244,13 +302,23 @@ def validate(data) -> list[str]:
         return ["(top level): the file is empty; it needs at least projectId"]
     errors = _schema_errors(data)
     if isinstance(data, dict):
-        errors += [e for e in _semantic_errors(_normalised(data)) if e not in errors]
+        known = set(errors)
+        errors += [e for e in _semantic_errors(_normalised(data)) if e not in known]
     return sort_errors(errors)
 
 
 def sort_errors(errors: list[str]) -> list[str]:
     """One list sorted by field path, so related problems stand together."""
     return sorted(errors, key=lambda message: message.split(": ", 1)[0])
+
+
+def limit_errors(errors: list[str]) -> list[str]:
+    """At most MAX_ERRORS problems and a line saying how many more there are (a report goes into a PR
+    comment, which GitHub caps at 65536 characters)."""
+    if len(errors) <= MAX_ERRORS:
+        return list(errors)
+    more = len(errors) - MAX_ERRORS
+    return [*errors[:MAX_ERRORS], f"(more): {more} more problem{'s' * (more != 1)} not shown; fix these first"]
 
 
 def _normalised(data: dict) -> dict:
@@ -271,14 +339,150 @@ def enabled_databases(config: dict) -> list[str]:
     return [name for name in DATABASES if config["databases"][name]["enabled"]]
 
 
+# Bounds of the YAML document (the schema bounds each field; these bound the work before it runs).
+MAX_DEPTH = 20  # nested mappings and lists; the schema's deepest field is 5 levels down
+MAX_NODES = 2000  # scalars, mappings and lists in the whole file (a full configuration has a few hundred)
+MAX_NUMBER_CHARS = 100  # an integer or float literal (Python's int() is quadratic on long ones)
+_UNENCODABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates, only written as escapes ("\\0", "\\ud800")
+
+
+@functools.cache
+def _strict_loader():
+    """A yaml.SafeLoader that refuses what k8s-ee.yaml never needs and an attacker would use:
+    anchors and aliases (a 400-byte "billion laughs" file expands to gigabytes), merge keys,
+    nesting deeper than MAX_DEPTH, more than MAX_NODES values, numbers longer than
+    MAX_NUMBER_CHARS characters, keys that are not strings, keys given twice, and NUL or lone
+    surrogates written as escapes."""
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class StrictLoader(yaml.SafeLoader):
+        def __init__(self, stream):
+            super().__init__(stream)
+            self._depth = 0
+            self._nodes = 0
+
+        def _refuse(self, problem, mark):
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                self._refuse(
+                    f"found the alias *{clip(event.anchor, 40)}; anchors and aliases (&name, *name) are not allowed "
+                    "in k8s-ee.yaml: write the value out",
+                    event.start_mark,
+                )
+            if event.anchor is not None:
+                self._refuse(
+                    f"found the anchor &{clip(event.anchor, 40)}; anchors and aliases (&name, *name) are not allowed "
+                    "in k8s-ee.yaml: write the value out",
+                    event.start_mark,
+                )
+            self._nodes += 1
+            if self._nodes > MAX_NODES:
+                self._refuse(
+                    f"more than {MAX_NODES} values in the file; k8s-ee.yaml is a short description", event.start_mark
+                )
+            nested = isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
+            if nested:
+                self._depth += 1
+                if self._depth > MAX_DEPTH:
+                    self._refuse(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= nested
+
+        def fetch_flow_collection_start(self, TokenClass):
+            # Refused while scanning: the scanner looks up to 1024 characters ahead for a key after
+            # each '[' or '{' and checks every open one each time, so 10000 '[' cost 0.3 s before
+            # the composer saw the 21st level.
+            if self.flow_level >= MAX_DEPTH:
+                raise yaml.scanner.ScannerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark()
+                )
+            super().fetch_flow_collection_start(TokenClass)
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ConstructorError(
+                        None,
+                        None,
+                        "merge keys (<<) are not allowed in k8s-ee.yaml; write the keys out",
+                        key_node.start_mark,
+                    )
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    raise ConstructorError(
+                        None,
+                        None,
+                        f"the key {show(key)} is not a string; quote it",
+                        key_node.start_mark,
+                    )
+                if key in seen:
+                    raise ConstructorError(
+                        None, None, f"the key {show(key)} is given twice in this mapping; keep one", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_scalar(self, node):
+            value = super().construct_scalar(node)
+            if isinstance(value, str):
+                bad = _UNENCODABLE.search(value)
+                if bad:
+                    raise ConstructorError(
+                        None,
+                        None,
+                        f"the text holds U+{ord(bad.group()):04X}, which no environment variable, label or UTF-8 "
+                        "text can carry; remove the escape",
+                        node.start_mark,
+                    )
+            return value
+
+        def _number(self, node, construct):
+            if len(node.value) > MAX_NUMBER_CHARS:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"a number of {len(node.value)} characters; numbers here have at most {MAX_NUMBER_CHARS}",
+                    node.start_mark,
+                )
+            return construct(self, node)
+
+        def construct_yaml_int(self, node):
+            return self._number(node, yaml.SafeLoader.construct_yaml_int)
+
+        def construct_yaml_float(self, node):
+            return self._number(node, yaml.SafeLoader.construct_yaml_float)
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+    StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+    return StrictLoader
+
+
 def load_yaml(text: str):
-    """Parse k8s-ee.yaml text; YAML errors become a ConfigError."""
+    """Parse k8s-ee.yaml text with the strict loader; YAML errors become a ConfigError naming line and column."""
     import yaml
 
+    loader = None
     try:
-        return yaml.safe_load(text)
+        loader = _strict_loader()(text)  # the reader checks every character here
+        return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(
+            [f"(YAML): line {line}, column {column}: the character #x{exc.character:04x} is not allowed in YAML text"]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"(YAML): {where}: {problem}"]) from None
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError([f"(YAML): {where}: {clip(problem, 120)}"]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()

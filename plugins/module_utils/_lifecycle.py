@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
-from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases
+from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases, safe_http_path, show
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError, comparable, redact
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_quota
 
@@ -444,8 +444,18 @@ def check_health(fetch, deadline: float, clock=time.monotonic, sleep=time.sleep,
 
 
 def service_health_fetch(kube, namespace: str, config: dict):
-    """GET healthPath through the API server's proxy to Service app (works on any cluster)."""
-    path = f"/api/v1/namespaces/{namespace}/services/http:app:http/proxy{config['app']['healthPath']}"
+    """GET healthPath through the API server's proxy to Service app (works on any cluster).
+
+    The GET carries the runner's credentials, so the path is checked again here (the schema refuses the
+    same): a '..' segment, '%', '?', '#' or '\\' could turn it into a GET of any API path."""
+    health_path = config["app"]["healthPath"]
+    if not safe_http_path(health_path) or not _naming.DOMAIN_RE.match(namespace) or "." in namespace:
+        raise LifecycleError(
+            "health check",
+            f"app.healthPath: {show(health_path)} is not a plain path below the service proxy (namespace "
+            f"{show(namespace)}); use a path such as /health without '.' or '..' segments, '%', '?', '#' or '\\'",
+        )
+    path = f"/api/v1/namespaces/{namespace}/services/http:app:http/proxy{health_path}"
 
     def fetch():
         return kube.raw("GET", path, accept="*/*", timeout=10)[0]
@@ -467,6 +477,21 @@ def http_health_fetch(url: str, timeout: float = 10):
             return exc.code
 
     return fetch
+
+
+def env_from_problems(config: dict, settings: dict) -> list[str]:
+    """app.envFrom may not name the operator's wildcard certificate Secret (settings.tls_secret): it is
+    in every environment's namespace for the Ingress, and its key serves every preview host."""
+    tls_secret = settings.get("tls_secret")
+    problems = []
+    for index, ref in enumerate(config["app"]["envFrom"]):
+        name = (ref.get("secretRef") or {}).get("name")
+        if tls_secret and name == tls_secret:
+            problems.append(
+                f"app.envFrom[{index}].secretRef.name: {show(name)} is the platform's TLS certificate Secret, "
+                "which is not the app's to read; name a Secret you created"
+            )
+    return problems
 
 
 # ------------------------------------------------------------------ up / down
@@ -516,6 +541,9 @@ def up(
         }
     quota_hard = env_quota(request.config)
     settings = {**_render.DEFAULT_SETTINGS, **(request.settings or {})}
+    refused = env_from_problems(request.config, settings)
+    if refused:
+        raise LifecycleError("preflight", "; ".join(refused))
     if kube.get("PriorityClass", settings["priority_class"]) is None:
         raise LifecycleError(
             "preflight",

@@ -12,13 +12,18 @@ import math
 import re
 from fractions import Fraction
 
-# The grammar of k8s.io/apimachinery/pkg/api/resource (without a sign: a
-# negative quantity is never valid here).
+# The grammar of k8s.io/apimachinery/pkg/api/resource (without a sign: a negative quantity is never
+# valid here), bounded: at most 20 digits before and after the point and a decimal exponent of at
+# most 2 digits. Unbounded, "1e10000000" costs seconds of CPU and megabytes as an exact fraction, and
+# the API server would not keep such a number anyway (it caps quantities at 2^63-1).
 QUANTITY_PATTERN = (
-    r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
-    r"(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+    r"^(([0-9]{1,20}(\.[0-9]{0,20})?)|(\.[0-9]{1,20}))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]{1,2}))?$"
 )
 _QUANTITY_RE = re.compile(QUANTITY_PATTERN)
+MAX_CHARS = 48  # the longest text QUANTITY_PATTERN matches is 45 characters
+_LONG_EXPONENT = re.compile(r"[eE][+-]?[0-9]{3,}$")
+_LONG_NUMBER = re.compile(r"[0-9]{21,}")
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
@@ -45,10 +50,24 @@ def parse(text: str | int | float) -> Fraction:
     if isinstance(text, bool):
         raise QuantityError(f"{text!r} is not a quantity")
     if isinstance(text, (int, float)):
+        if isinstance(text, float) and not math.isfinite(text):
+            raise QuantityError(f"{text!r} is not a finite number")
         if text < 0:
             raise QuantityError(f"{text!r} is negative")
-        return Fraction(str(text))
-    if not isinstance(text, str) or not _QUANTITY_RE.match(text):
+        return Fraction(text) if isinstance(text, int) else Fraction(str(text))
+    if not isinstance(text, str):
+        raise QuantityError(f"{text!r} is not a Kubernetes quantity (e.g. 250m, 0.5, 512Mi, 1Gi)")
+    if len(text) > MAX_CHARS:
+        raise QuantityError(
+            f"{text[:20]!r}... has {len(text)} characters; a quantity has at most {MAX_CHARS} (e.g. 250m, 512Mi, 1Gi)"
+        )
+    if not _QUANTITY_RE.match(text):
+        if _LONG_EXPONENT.search(text):
+            raise QuantityError(
+                f"{text!r} has an exponent of more than 2 digits; write it with a suffix (e.g. 1Gi, 500m)"
+            )
+        if _LONG_NUMBER.search(text):
+            raise QuantityError(f"{text!r} has more than 20 digits in a row; write it with a suffix (e.g. 1Gi, 500m)")
         raise QuantityError(f"{text!r} is not a Kubernetes quantity (e.g. 250m, 0.5, 512Mi, 1Gi)")
     match = re.match(r"^([0-9.]+)(.*)$", text)
     number, suffix = Fraction(match.group(1)), match.group(2)
@@ -56,7 +75,7 @@ def parse(text: str | int | float) -> Fraction:
         return number * _BINARY[suffix]
     if suffix in _DECIMAL:
         return number * _DECIMAL[suffix]
-    return number * Fraction(10) ** int(suffix[1:])  # e/E exponent
+    return number * Fraction(10) ** int(suffix[1:])  # e/E exponent, at most 2 digits
 
 
 def millicores(text: str | int | float) -> Fraction:

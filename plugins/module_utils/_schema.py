@@ -47,18 +47,14 @@ SCHEMA = json.loads(
      "default": 3000
     },
     "healthPath": {
-     "description": "HTTP path of the startup, readiness and liveness probes and of the deploy health check.",
-     "type": "string",
-     "pattern": "^/\\S*$",
-     "default": "/health",
-     "x-rule": "a path starting with '/' without whitespace"
+     "description": "HTTP path of the startup, readiness and liveness probes and of the deploy health check (a GET through the API server's service proxy).",
+     "$ref": "#/$defs/httpPath",
+     "default": "/health"
     },
     "metricsPath": {
      "description": "HTTP path Prometheus scrapes when metrics.enabled is true.",
-     "type": "string",
-     "pattern": "^/\\S*$",
-     "default": "/metrics",
-     "x-rule": "a path starting with '/' without whitespace"
+     "$ref": "#/$defs/httpPath",
+     "default": "/metrics"
     },
     "replicas": {
      "type": "integer",
@@ -107,21 +103,25 @@ SCHEMA = json.loads(
      "description": "Extra environment variables of the app (values are strings: quote numbers and booleans).",
      "type": "object",
      "default": {},
+     "maxProperties": 200,
      "propertyNames": {
       "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+      "maxLength": 256,
       "x-rule": "letters, digits and '_', not starting with a digit",
       "not": {
        "$ref": "#/$defs/reservedEnv"
       }
      },
      "additionalProperties": {
-      "type": "string"
+      "type": "string",
+      "maxLength": 8192
      }
     },
     "envFrom": {
      "description": "Secrets and ConfigMaps (created by you in the namespace) whose keys become environment variables.",
      "type": "array",
      "default": [],
+     "maxItems": 20,
      "items": {
       "type": "object",
       "additionalProperties": false,
@@ -141,13 +141,23 @@ SCHEMA = json.loads(
      "description": "Absolute paths mounted as empty writable directories (the root filesystem is read-only; /tmp is always writable).",
      "type": "array",
      "default": [],
+     "maxItems": 20,
      "uniqueItems": true,
      "items": {
       "type": "string",
+      "maxLength": 256,
       "pattern": "^(/[A-Za-z0-9._@+-]+)+/?$",
       "not": {
        "pattern": "(^|/)\\.\\.?(/|$)"
       },
+      "allOf": [
+       {
+        "not": {
+         "pattern": "^/(proc|sys)(/|$)|^/dev(/?$|/(?!shm(/|$)))",
+         "x-rule": "outside /proc, /sys and /dev (the kernel's filesystems; /dev/shm is allowed)"
+        }
+       }
+      ],
       "x-rule": "an absolute path such as /app/cache, without '.', '..' or whitespace"
      }
     }
@@ -321,12 +331,34 @@ SCHEMA = json.loads(
      "description": "Merged over the platform's default Ingress annotations.",
      "type": "object",
      "default": {},
+     "maxProperties": 50,
      "propertyNames": {
-      "pattern": "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
-      "x-rule": "an annotation key such as traefik.ingress.kubernetes.io/router.middlewares"
+      "pattern": "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+      "x-rule": "an annotation key such as traefik.ingress.kubernetes.io/router.priority",
+      "allOf": [
+       {
+        "not": {
+         "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Rr][Oo][Uu][Tt][Ee][Rr]\\.([Ee][Nn][Tt][Rr][Yy][Pp][Oo][Ii][Nn][Tt][Ss]|[Tt][Ll][Ss](\\..*)?)$",
+         "x-rule": "is set by the platform (HTTPS only, on its entry point, with its certificate and TLS settings); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Rr][Oo][Uu][Tt][Ee][Rr]\\.[Mm][Ii][Dd][Dd][Ll][Ee][Ww][Aa][Rr][Ee][Ss]$",
+         "x-rule": "is set by the platform (its middleware marks previews noindex; other namespaces' middlewares are not yours); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Ss][Ee][Rr][Vv][Ii][Cc][Ee]\\.[Ss][Ee][Rr][Vv][Ee][Rr][Ss][Tt][Rr][Aa][Nn][Ss][Pp][Oo][Rr][Tt]$",
+         "x-rule": "is not allowed (a ServersTransport holds the platform's TLS settings and client certificates); remove it"
+        }
+       }
+      ]
      },
      "additionalProperties": {
-      "type": "string"
+      "type": "string",
+      "maxLength": 4096
      }
     }
    }
@@ -352,10 +384,10 @@ SCHEMA = json.loads(
  },
  "$defs": {
   "quantity": {
-   "description": "A Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi.",
+   "description": "A Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, exponents up to e99).",
    "type": "string",
-   "pattern": "^(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
-   "x-rule": "a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi"
+   "pattern": "^(([0-9]{1,20}(\\.[0-9]{0,20})?)|(\\.[0-9]{1,20}))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]{1,2}))?$",
+   "x-rule": "a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, exponents up to e99)"
   },
   "storage": {
    "description": "Volume size, from 100Mi to 5Gi.",
@@ -364,8 +396,18 @@ SCHEMA = json.loads(
   "relativePath": {
    "type": "string",
    "minLength": 1,
-   "pattern": "^(?!/)(?!(.*/)?\\.\\.(/|$))\\S+$",
-   "x-rule": "a path relative to the repository root, without '..'"
+   "maxLength": 256,
+   "pattern": "^(?![-/])(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._/-]+$",
+   "x-rule": "a path relative to the repository root of letters, digits and '._/-', not starting with '/' or '-', without '..'"
+  },
+  "httpPath": {
+   "type": "string",
+   "maxLength": 256,
+   "pattern": "^/[-A-Za-z0-9._~!$&'()*+,;=:@/]*$",
+   "not": {
+    "pattern": "(^|/)\\.\\.?(/|$)"
+   },
+   "x-rule": "a plain path such as /health: letters, digits and -._~!$&'()*+,;=:@/ only (no '%', '?', '#', backslash or whitespace), no '.' or '..' segments"
   },
   "namedRef": {
    "type": "object",
@@ -385,9 +427,11 @@ SCHEMA = json.loads(
   "sqlList": {
    "type": "array",
    "default": [],
+   "maxItems": 50,
    "items": {
     "type": "string",
-    "minLength": 1
+    "minLength": 1,
+    "maxLength": 16384
    }
   },
   "reservedEnv": {

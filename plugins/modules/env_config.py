@@ -14,7 +14,13 @@ description:
     collection's JSON Schema (C(schemas/k8s-ee.schema.json)) and the LimitRange, and returns the configuration with
     every default applied, plus the namespace, host, URL, quota and enabled databases of one pull request.
   - "Fails with every problem at once; each names the field, the value and the rule (for example
-    C(app.port: 70000 is greater than 65535))."
+    C(app.port: 70000 is greater than 65535)). Values from the file are shown cut to 80 characters, and at most
+    40 problems are listed."
+  - The file comes from a pull request and is read as untrusted data. It must be a regular file of at most 64 KiB
+    of UTF-8; no component of O(path) may be a symbolic link (a relative O(path) is checked from the working
+    directory, an absolute one from O(root), or only the file itself without O(root)); pipes and devices are never
+    opened for reading. YAML anchors, aliases and merge keys, duplicate keys, non-string keys, nesting deeper than
+    20 levels and more than 2000 values are refused before the schema is applied.
   - Changes nothing anywhere.
 requirements:
   - jsonschema >= 4.18
@@ -24,8 +30,15 @@ options:
     description: Path of the C(k8s-ee.yaml) file on the host running the module.
     type: path
   content:
-    description: The C(k8s-ee.yaml) text, instead of O(path).
+    description: The C(k8s-ee.yaml) text, instead of O(path) (at most 64 KiB).
     type: str
+  root:
+    description:
+      - The checkout O(path) is in. No directory between O(root) and the file may be a symbolic link, and O(path)
+        (relative to O(root) or absolute) must be inside it.
+      - Without it, a relative O(path) is checked from the working directory and an absolute one only for the file
+        itself.
+    type: path
   pr_number:
     description: The pull request number (a positive integer).
     type: raw
@@ -113,6 +126,7 @@ def main():
         argument_spec={
             "path": {"type": "path"},
             "content": {"type": "str"},
+            "root": {"type": "path"},
             "pr_number": {"type": "raw", "required": True},
             "domain": {"type": "str", "required": True},
         },
@@ -124,6 +138,7 @@ def main():
         result = describe(
             path=module.params["path"],
             content=module.params["content"],
+            root=module.params["root"],
             pr_number=module.params["pr_number"],
             domain=module.params["domain"],
         )

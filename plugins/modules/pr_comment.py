@@ -23,7 +23,10 @@ options:
     required: true
     choices: [deployed, failed, destroyed, preserved, refused]
   namespace:
-    description: The environment's namespace (not shown when not known yet, for example when access was refused).
+    description:
+      - The environment's namespace. Required with O(state=deployed), O(state=destroyed) and O(state=preserved).
+      - Without it (O(state=refused) or O(state=failed) decided before C(k8s-ee.yaml) was read, so there is no
+        namespace yet) the comment has no namespace row and no Grafana link.
     type: str
   url:
     description: The preview URL.
@@ -95,6 +98,13 @@ EXAMPLES = r"""
     state: deployed
     namespace: shop-pr-42
     url: https://shop-pr-42.preview.example.com
+
+- name: Refuse before k8s-ee.yaml is read (no namespace yet)
+  k8s_ee.platform.pr_comment:
+    repository: acme/shop
+    pr_number: 42
+    state: refused
+    reason: acme/shop is not on the operator's allowlist
 """
 
 RETURN = r"""
@@ -164,6 +174,7 @@ def main():
             "note": {"type": "str"},
             "approvable": {"type": "bool", "default": False},
         },
+        required_if=[("state", state, ["namespace"]) for state in ("deployed", "destroyed", "preserved")],
         supports_check_mode=True,
     )
     p = module.params

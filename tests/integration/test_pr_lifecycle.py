@@ -163,6 +163,23 @@ def test_bad_config_comments_failed_and_creates_nothing(playbooks, kube, github,
     assert "app.port: 70000 is greater than 65535" in comment["body"]
 
 
+def test_config_that_links_to_a_secret_never_reaches_the_comment(playbooks, kube, github, app, tmp_path):
+    """A pull request whose k8s-ee.yaml is a symbolic link to the runner's service account token."""
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.runner-service-account-signature")
+    path = tmp_path / "pr" / "k8s-ee.yaml"
+    path.parent.mkdir()
+    path.symlink_to(token)
+    result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=str(path))
+    assert result.rc != 0
+    assert kube.get("Namespace", app.namespace) is None
+    (comment,) = comments(github, app.number)
+    assert "Preview environment: failed" in comment["body"]
+    assert "is a symbolic link" in comment["body"]
+    assert "eyJ" not in comment["body"] and "signature" not in comment["body"]
+    assert "eyJ" not in result.stdout + result.stderr
+
+
 def test_namespace_of_another_repository_is_refused(playbooks, kube, github, app):
     kube.create(
         {

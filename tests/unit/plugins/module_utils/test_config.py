@@ -140,3 +140,209 @@ def test_schema_is_a_valid_draft_2020_12_schema():
 def test_every_default_in_the_schema_is_valid():
     """An editor using the schema and the collection agree on what the defaults are."""
     assert _config.validate(DEFAULTS) == []
+
+
+# ------------------------------------------------------------------ the file is untrusted (SPEC 7)
+
+
+def yaml_errors(text):
+    with pytest.raises(_config.ConfigError) as raised:
+        _config.load_yaml(text)
+    return raised.value.errors
+
+
+ANCHORS = "anchors and aliases (&name, *name) are not allowed in k8s-ee.yaml: write the value out"
+
+
+def test_yaml_anchors_and_aliases_are_refused():
+    assert yaml_errors("projectId: shop\napp: &app {port: 3000}\n") == [
+        f"(YAML): line 2, column 6: found the anchor &app; {ANCHORS}"
+    ]
+    # the alias is refused even where its anchor would be (the anchor is refused first)
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+    assert yaml_errors(bomb) == [f"(YAML): line 1, column 4: found the anchor &a; {ANCHORS}"]
+    assert yaml_errors("projectId: *x\n") == [f"(YAML): line 1, column 12: found the alias *x; {ANCHORS}"]
+
+
+def test_yaml_merge_keys_are_refused():
+    assert yaml_errors("projectId: shop\napp:\n  <<: {port: 3000}\n") == [
+        "(YAML): line 3, column 3: merge keys (<<) are not allowed in k8s-ee.yaml; write the keys out"
+    ]
+
+
+def test_yaml_nesting_is_bounded():
+    assert yaml_errors("projectId: shop\nx: " + "[" * 10000 + "]" * 10000 + "\n") == [
+        "(YAML): line 2, column 24: nested more than 20 levels deep"
+    ]
+    assert yaml_errors("projectId: shop\napp: {env: {A: [[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]}}\n") == [
+        "(YAML): line 2, column 34: nested more than 20 levels deep"
+    ]
+    nested = "".join(" " * depth + "a:\n" for depth in range(30))
+    assert yaml_errors(nested) == ["(YAML): line 21, column 21: nested more than 20 levels deep"]
+
+
+def test_yaml_values_are_counted():
+    text = "projectId: shop\napp:\n  env:\n" + "".join(f"    K{index}: v\n" for index in range(1000))
+    assert yaml_errors(text) == [
+        "(YAML): line 1000, column 11: more than 2000 values in the file; k8s-ee.yaml is a short description"
+    ]
+
+
+def test_yaml_keys_are_strings_given_once():
+    assert yaml_errors("projectId: shop\nprojectId: evil\n") == [
+        '(YAML): line 2, column 1: the key "projectId" is given twice in this mapping; keep one'
+    ]
+    assert yaml_errors("projectId: shop\napp:\n  env:\n    on: x\n") == [
+        "(YAML): line 4, column 5: the key true is not a string; quote it"
+    ]
+    assert yaml_errors("projectId: shop\n? [a, b]\n: c\n") == [
+        '(YAML): line 2, column 3: the key ["a", "b"] is not a string; quote it'
+    ]
+
+
+def test_yaml_numbers_are_bounded():
+    # int() of 5000 digits raises ValueError (Python's digit limit); "1:2:...:9" is a quadratic base-60 integer
+    assert yaml_errors("projectId: shop\napp:\n  port: " + "9" * 5000 + "\n") == [
+        "(YAML): line 3, column 9: a number of 5000 characters; numbers here have at most 100"
+    ]
+    assert yaml_errors("projectId: 1" + ":1" * 20000 + "\n") == [
+        "(YAML): line 1, column 12: a number of 40001 characters; numbers here have at most 100"
+    ]
+
+
+def test_yaml_control_characters_are_refused_with_their_place():
+    assert yaml_errors('projectId: shop\napp:\n  env: {A: "a\x00b"}\n') == [
+        "(YAML): line 3, column 14: the character #x0000 is not allowed in YAML text"
+    ]
+
+
+def test_yaml_escapes_of_nul_and_lone_surrogates_are_refused():
+    assert yaml_errors('projectId: shop\napp:\n  env: {A: "a\\0b"}\n') == [
+        "(YAML): line 3, column 12: the text holds U+0000, which no environment variable, label or UTF-8 text can "
+        "carry; remove the escape"
+    ]
+    assert yaml_errors('projectId: "\\udfff"\n') == [
+        "(YAML): line 1, column 12: the text holds U+DFFF, which no environment variable, label or UTF-8 text can "
+        "carry; remove the escape"
+    ]
+
+
+def test_yaml_problems_do_not_quote_long_text():
+    errors = yaml_errors("projectId: !" + "t" * 5000 + " shop\n")
+    assert errors == ["(YAML): line 1, column 12: could not determine a constructor for the tag '!" + "t" * 69 + "..."]
+
+
+def test_values_shown_in_messages_are_cut_to_80_characters():
+    secret = "S" * 5000
+    assert _config.show(secret) == '"' + "S" * 76 + "..."
+    assert _config.show({"a": secret}) == '{"a": "' + "S" * 70 + "..."
+    assert _config.show(10**4000).endswith("...") and len(_config.show(10**4000)) == 80
+    errors = _config.validate({"projectId": secret, "app": {"env": {"A": 7}, "healthPath": secret}})
+    assert all(len(error) < 400 for error in errors), errors
+    assert not any("S" * 81 in error for error in errors)
+
+
+def test_unknown_keys_are_shown_cut_and_escaped_one_message_each():
+    long_key = "k" * 500
+    errors = _config.validate({"projectId": "shop", long_key: 1, "bad\u202ename\n": 2})
+    assert errors == [
+        '"bad\\u202ename\\n": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)',
+        '"' + "k" * 76 + "...: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)",
+    ]
+    errors = _config.validate({"projectId": "shop", "app": {"env": {long_key: "x"}}})
+    assert errors == [f'app.env."{"k" * 76}...: key "{"k" * 76}... is longer than 256 characters']
+
+
+def test_collections_have_bounded_sizes():
+    config = {
+        "projectId": "shop",
+        "app": {
+            "env": {f"VAR_{index}": "x" for index in range(201)},
+            "envFrom": [{"secretRef": {"name": f"s{index}"}} for index in range(21)],
+            "writableDirs": [f"/data/{index}" for index in range(21)],
+        },
+        "ingress": {"annotations": {f"example.com/a{index}": "x" for index in range(51)}},
+        "databases": {"postgresql": {"bootstrap": {"initSQL": ["SELECT 1"] * 51}}},
+    }
+    assert _config.validate(config) == [
+        "app.env: has 201 entries, more than the 200 allowed",
+        "app.envFrom: has 21 entries, more than the 20 allowed",
+        "app.writableDirs: has 21 entries, more than the 20 allowed",
+        "databases.postgresql.bootstrap.initSQL: has 51 entries, more than the 50 allowed",
+        "ingress.annotations: has 51 entries, more than the 50 allowed",
+    ]
+    config["app"]["env"].pop("VAR_200")
+    config["app"]["envFrom"].pop()
+    config["app"]["writableDirs"].pop()
+    config["ingress"]["annotations"].pop("example.com/a50")
+    config["databases"]["postgresql"]["bootstrap"]["initSQL"].pop()
+    assert _config.validate(config) == []
+
+
+def test_strings_have_bounded_lengths():
+    config = {
+        "projectId": "shop",
+        "app": {"env": {"BIG": "v" * 8193}, "healthPath": "/" + "a" * 256},
+        "image": {"context": "c" * 257},
+        "ingress": {"annotations": {"example.com/a": "v" * 4097}},
+        "databases": {"postgresql": {"bootstrap": {"postInitApplicationSQL": ["s" * 16385]}}},
+    }
+    assert _config.validate(config) == [
+        f'app.env.BIG: "{"v" * 76}... is longer than 8192 characters',
+        f'app.healthPath: "/{"a" * 75}... is longer than 256 characters',
+        f'databases.postgresql.bootstrap.postInitApplicationSQL[0]: "{"s" * 76}... is longer than 16384 characters',
+        f'image.context: "{"c" * 76}... is longer than 256 characters',
+        f'ingress.annotations.example.com/a: "{"v" * 76}... is longer than 4096 characters',
+    ]
+
+
+def test_what_stays_allowed():
+    config = {
+        "projectId": "shop",
+        "app": {
+            "healthPath": "/api/v1/health:ready;full=1",
+            "metricsPath": "/-/metrics",
+            "writableDirs": ["/dev/shm", "/app/.cache", "/var/run/app"],
+        },
+        "image": {"context": "services/api", "dockerfile": "docker/Dockerfile.preview"},
+        "ingress": {
+            "annotations": {
+                "traefik.ingress.kubernetes.io/router.priority": "10",
+                "traefik.ingress.kubernetes.io/service.sticky.cookie": "true",
+                "traefik.ingress.kubernetes.io/service.serversscheme": "h2c",
+                "example.com/team": "shop",
+            }
+        },
+    }
+    assert _config.validate(config) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "safe"),
+    [
+        ("/health", True),
+        ("/", True),
+        ("/a/b.c/..d", True),
+        ("/..", False),
+        ("/a/../b", False),
+        ("/./a", False),
+        ("/a%2e%2e", False),
+        ("/a?b", False),
+        ("/a#b", False),
+        ("/a\\b", False),
+        ("a", False),
+        ("/a b", False),
+        ("/" + "a" * 256, False),
+        (None, False),
+    ],
+)
+def test_safe_http_path(path, safe):
+    assert _config.safe_http_path(path) is safe
+
+
+def test_show_stops_early_on_a_shared_structure():
+    """A structure that shares its parts (what YAML aliases build) is never expanded in full to be shown."""
+    bomb = ["lol"] * 9
+    for _level in range(12):  # 9**13 strings if written out
+        bomb = [bomb] * 9
+    assert _config.show(bomb) == '[[[[[[[[[[[[["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"], ...'

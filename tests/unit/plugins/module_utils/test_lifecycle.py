@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
+from ansible_collections.k8s_ee.platform.plugins.module_utils._config import normalise
 
 
 def namespace(labels=None, annotations=None):
@@ -170,3 +171,84 @@ def test_apply_gives_up_when_the_binding_never_takes_effect():
     with pytest.raises(_lifecycle.KubeError):
         _lifecycle.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
     assert clock.now >= _lifecycle.BINDING_GRACE
+
+
+class _Proxy:
+    """Records the API paths the health check would GET."""
+
+    def __init__(self):
+        self.paths = []
+
+    def raw(self, method, path, **kwargs):
+        self.paths.append(path)
+        return 200, b"ok"
+
+    def get(self, kind, name, namespace=None):
+        self.paths.append(f"get {kind}")
+        return None
+
+
+def _config(health_path="/health", env_from=()):
+    return {"app": {"healthPath": health_path, "envFrom": list(env_from)}}
+
+
+def test_service_health_fetch_goes_through_the_service_proxy():
+    kube = _Proxy()
+    assert _lifecycle.service_health_fetch(kube, "shop-pr-1", _config("/api/health"))() == 200
+    assert kube.paths == ["/api/v1/namespaces/shop-pr-1/services/http:app:http/proxy/api/health"]
+
+
+@pytest.mark.parametrize(
+    "health_path",
+    [
+        "/../../../../secrets",  # urllib3 removes dot segments: /api/v1/namespaces/shop-pr-1/secrets
+        "/./x",
+        "/health%2F..%2F..%2Fsecrets",
+        "/health?watch=true",
+        "/health#x",
+        "/health\\..\\x",
+        "health",
+    ],
+)
+def test_service_health_fetch_refuses_a_path_that_leaves_the_proxy(health_path):
+    """The config reached here without env_config (or the schema changed): still no GET of another API path."""
+    kube = _Proxy()
+    with pytest.raises(_lifecycle.LifecycleError) as raised:
+        _lifecycle.service_health_fetch(kube, "shop-pr-1", _config(health_path))()
+    assert raised.value.step == "health check"
+    assert str(raised.value).startswith("app.healthPath: ")
+    assert kube.paths == []
+
+
+def test_service_health_fetch_refuses_a_namespace_that_is_not_a_name():
+    with pytest.raises(_lifecycle.LifecycleError):
+        _lifecycle.service_health_fetch(_Proxy(), "kube-system/secrets/x", _config())
+
+
+def test_env_from_may_not_read_the_wildcard_certificate():
+    settings = {"tls_secret": "wildcard-tls"}
+    refs = [{"configMapRef": {"name": "wildcard-tls"}}, {"secretRef": {"name": "mine"}}]
+    assert _lifecycle.env_from_problems(_config(env_from=refs), settings) == []
+    refs.append({"secretRef": {"name": "wildcard-tls"}})
+    assert _lifecycle.env_from_problems(_config(env_from=refs), settings) == [
+        'app.envFrom[2].secretRef.name: "wildcard-tls" is the platform\'s TLS certificate Secret, which is not the '
+        "app's to read; name a Secret you created"
+    ]
+    assert _lifecycle.env_from_problems(_config(env_from=refs), {"tls_secret": ""}) == []
+
+
+def test_up_refuses_the_wildcard_certificate_before_applying_anything():
+    kube = _Proxy()
+    request = _lifecycle.UpRequest(
+        namespace="shop-pr-1",
+        host="shop-pr-1.example.com",
+        config=normalise({"projectId": "shop", "app": {"envFrom": [{"secretRef": {"name": "wildcard-tls"}}]}}),
+        pr={"repository": "acme/shop", "number": 1},
+        image="registry.example/shop@sha256:" + "1" * 64,
+        settings={"tls_secret": "wildcard-tls"},
+    )
+    with pytest.raises(_lifecycle.LifecycleError) as raised:
+        _lifecycle.up(kube, request)
+    assert raised.value.step == "preflight"
+    assert "app.envFrom[0].secretRef.name" in str(raised.value)
+    assert kube.paths == ["get Namespace"]

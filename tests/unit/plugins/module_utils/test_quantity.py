@@ -56,3 +56,33 @@ def test_format_cpu(millis, text):
 )
 def test_format_memory(mib, text):
     assert q.format_memory(mib) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # exact fractions make 10**10000000 cost seconds and megabytes: bounded before any arithmetic
+        ("1e10000000", "'1e10000000' has an exponent of more than 2 digits; write it with a suffix (e.g. 1Gi, 500m)"),
+        ("1e100", "'1e100' has an exponent of more than 2 digits; write it with a suffix (e.g. 1Gi, 500m)"),
+        ("1" * 21, f"'{'1' * 21}' has more than 20 digits in a row; write it with a suffix (e.g. 1Gi, 500m)"),
+        ("1e1.5", "'1e1.5' is not a Kubernetes quantity (e.g. 250m, 0.5, 512Mi, 1Gi)"),
+        ("9" * 5000, f"'{'9' * 20}'... has 5000 characters; a quantity has at most 48 (e.g. 250m, 512Mi, 1Gi)"),
+        (float("inf"), "inf is not a finite number"),
+        (float("nan"), "nan is not a finite number"),
+    ],
+)
+def test_parse_bounds_what_it_computes(text, message):
+    with pytest.raises(q.QuantityError) as raised:
+        q.parse(text)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(("text", "cores"), [("1e99", 10**99), ("1E-9", Fraction(1, 10**9)), ("9" * 20, 10**20 - 1)])
+def test_parse_keeps_the_bounded_forms(text, cores):
+    assert q.parse(text) == cores
+
+
+def test_the_code_and_the_schema_share_one_grammar():
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCHEMA
+
+    assert SCHEMA["$defs"]["quantity"]["pattern"] == q.QUANTITY_PATTERN

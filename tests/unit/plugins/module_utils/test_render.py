@@ -144,11 +144,14 @@ def test_config_change_rolls_pods():
 
 
 def test_ingress():
-    objects = render({"ingress": {"annotations": {"traefik.ingress.kubernetes.io/router.tls": "false", "x/y": "z"}}})
+    objects = render({"ingress": {"annotations": {"traefik.ingress.kubernetes.io/router.priority": "10", "x/y": "z"}}})
     ingress = by(objects, "Ingress", "app")
     annotations = ingress["metadata"]["annotations"]
     assert annotations["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
-    assert annotations["traefik.ingress.kubernetes.io/router.tls"] == "false"  # the app's own value wins
+    # the app's own annotations are merged in; those that would override TLS, entry points or middlewares are
+    # refused by the schema (test_config), so the platform's stay
+    assert annotations["traefik.ingress.kubernetes.io/router.priority"] == "10"
+    assert annotations["traefik.ingress.kubernetes.io/router.tls"] == "true"
     assert annotations["x/y"] == "z"
     assert annotations["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "letsencrypt"
     assert annotations["traefik.ingress.kubernetes.io/router.middlewares"] == "shop-pr-7-app@kubernetescrd"

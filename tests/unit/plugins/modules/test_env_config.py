@@ -72,3 +72,26 @@ def test_path_and_content_are_exclusive(capsys):
     code, result = run(capsys, content="projectId: web\n", path="/x", pr_number=1, domain="example.org")
     assert code == 1
     assert "mutually exclusive" in result["msg"]
+
+
+def test_a_symbolic_link_fails_without_showing_its_target(tmp_path, capsys, monkeypatch):
+    secret = tmp_path / "token"
+    secret.write_text("eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.signature")
+    (tmp_path / "pr").mkdir()
+    (tmp_path / "pr" / "k8s-ee.yaml").symlink_to(secret)
+    monkeypatch.chdir(tmp_path)
+    code, result = run(capsys, path="pr/k8s-ee.yaml", pr_number=1, domain="example.org")
+    assert code == 1
+    assert result["errors"] == [
+        'config_path: "pr/k8s-ee.yaml" is a symbolic link; commit k8s-ee.yaml as a regular file (symbolic links '
+        "are not followed, so the file cannot point at files on the runner)"
+    ]
+    assert "c2VjcmV0" not in json.dumps(result)
+
+
+def test_root_bounds_the_path(tmp_path, capsys):
+    (tmp_path / "pr").mkdir()
+    (tmp_path / "pr" / "k8s-ee.yaml").write_text("projectId: web\n")
+    code, result = run(capsys, path="k8s-ee.yaml", root=str(tmp_path / "pr"), pr_number=1, domain="example.org")
+    assert code == 0
+    assert result["namespace"] == "web-pr-1"

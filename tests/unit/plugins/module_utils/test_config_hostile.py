@@ -1,0 +1,134 @@
+"""A small, fixed subset of benchmarks/config_hostile.py: each hostile file is refused with its message.
+
+The benchmark measures time and memory over a thousand generated files; this checks, without timing,
+that the same kinds of input are refused the way a developer can act on, through the reader pr_up uses.
+"""
+
+import pytest
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._environment import EnvironmentInputError, describe
+
+Q = (
+    "a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, "
+    "exponents up to e99)"
+)
+ANCHORS = "anchors and aliases (&name, *name) are not allowed in k8s-ee.yaml: write the value out"
+BOMB = "".join(
+    ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n']
+    + [f"a{n}: &a{n} [{','.join([f'*a{n - 1}'] * 9)}]\n" for n in range(1, 9)]
+)  # 369 bytes; 9**9 strings when expanded
+
+CASES = [
+    ("billion laughs", BOMB.encode(), [f"(YAML): line 1, column 5: found the anchor &a0; {ANCHORS}"]),
+    (
+        "alias through a merge key",
+        b"projectId: shop\napp: {port: 3000}\nimage:\n  <<: *base\n",
+        [f"(YAML): line 4, column 7: found the alias *base; {ANCHORS}"],
+    ),
+    (
+        "flow nesting 30000 deep",
+        b"projectId: shop\nx: " + b"[" * 30000,
+        ["(YAML): line 2, column 24: nested more than 20 levels deep"],
+    ),
+    (
+        "exponent of eight digits",
+        b"projectId: shop\napp:\n  resources:\n    limits:\n      cpu: 1e10000000\n",
+        [f'app.resources.limits.cpu: "1e10000000" is not valid: must be {Q}'],
+    ),
+    (
+        "integer of 5000 digits",
+        b"projectId: shop\napp:\n  port: " + b"9" * 5000 + b"\n",
+        ["(YAML): line 3, column 9: a number of 5000 characters; numbers here have at most 100"],
+    ),
+    (
+        "base-60 integer",
+        b"projectId: 1" + b":59" * 10000 + b"\n",
+        ["(YAML): line 1, column 12: a number of 30001 characters; numbers here have at most 100"],
+    ),
+    (
+        "long secret-looking value",
+        b"projectId: " + b"ghp_" + b"x" * 60000 + b"\n",
+        [
+            'projectId: "ghp_' + "x" * 72 + "... is not valid: must be 1-20 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        ],
+    ),
+    (
+        "many unknown keys",
+        b"projectId: shop\n" + b"".join(b"k%d: 1\n" % n for n in range(900)),
+        [
+            f"k{n}: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)"
+            for n in sorted(range(900), key=str)[:40]
+        ]
+        + ["(more): 860 more problems not shown; fix these first"],
+    ),
+    (
+        "right-to-left override in a key",
+        "projectId: shop\n\u202egnp.exe: 1\n".encode(),
+        ['"\\u202egnp.exe": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)'],
+    ),
+    (
+        "lone surrogate escape",
+        b'projectId: shop\napp:\n  env:\n    A: "\\ud800"\n',
+        [
+            "(YAML): line 4, column 8: the text holds U+D800, which no environment variable, label or UTF-8 text "
+            "can carry; remove the escape"
+        ],
+    ),
+    (
+        "invalid UTF-8",
+        b"projectId: shop\n\xc0\xaf: 1\n",
+        [
+            'config_path: "pr/k8s-ee.yaml" is not UTF-8 text (byte 0xc0 at offset 16); save k8s-ee.yaml as UTF-8',
+        ],
+    ),
+    (
+        "UTF-16",
+        "\ufeffprojectId: shop\n".encode("utf-16-le"),
+        ['config_path: "pr/k8s-ee.yaml" is not UTF-8 text (byte 0xff at offset 0); save k8s-ee.yaml as UTF-8'],
+    ),
+    (
+        "NUL bytes",
+        b"\x00" * 1000,
+        ["(YAML): line 1, column 1: the character #x0000 is not allowed in YAML text"],
+    ),
+    (
+        "pathological writableDirs",
+        b'projectId: shop\napp:\n  writableDirs: ["' + b"/a" * 15000 + b'/!"]\n',
+        [
+            'app.writableDirs[0]: "' + "/a" * 38 + "... is longer than 256 characters",
+            'app.writableDirs[0]: "' + "/a" * 38 + "... is not valid: must be an absolute path such as /app/cache, "
+            "without '.', '..' or whitespace",
+        ],
+    ),
+    (
+        "pathological annotation key",
+        b'projectId: shop\ningress:\n  annotations:\n    ? "' + b"a-" * 15000 + b'/x"\n    : "1"\n',
+        [
+            'ingress.annotations."'
+            + "a-" * 38
+            + '...: key "'
+            + "a-" * 38
+            + "... is not valid: must be an annotation key such as traefik.ingress.kubernetes.io/router.priority"
+        ],
+    ),
+    (
+        "over 64 KiB",
+        b"projectId: shop\n" + b"#" * (64 * 1024),
+        [
+            'config_path: "pr/k8s-ee.yaml" has 65552 bytes, more than the 64 KiB allowed; k8s-ee.yaml describes an '
+            "environment in a few lines: keep it under 64 KiB"
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "errors"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_hostile_file_is_refused(tmp_path, monkeypatch, text, errors):
+    (tmp_path / "pr").mkdir()
+    (tmp_path / "pr" / "k8s-ee.yaml").write_bytes(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EnvironmentInputError) as raised:
+        describe(42, "preview.example.com", path="pr/k8s-ee.yaml")
+    assert raised.value.errors == errors
+    assert len(str(raised.value)) < 10_000
