@@ -53,6 +53,7 @@ VARIABLES = {
     "observability_grafana_host": "grafana.preview.example.com",
     "observability_grafana_github_client_id": "Iv1.0123456789abcdef",
     "observability_grafana_github_allowed_organizations": ["acme"],
+    "observability_grafana_github_team_ids": [1234567],
     "observability_alertmanager_receiver": {
         "webhook_configs": [{"url_file": "/etc/alertmanager/secrets/alertmanager-receiver/url", "send_resolved": True}]
     },
@@ -173,6 +174,36 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
     outputs.append(output)
     assert rc != 0
     assert any("observability_loki_chart_version must be an exact chart version" in f for f in failures), failures
+
+    # GitHub login with neither an organisation nor a team would admit every GitHub user as Viewer.
+    open_login = {
+        **VARIABLES,
+        "observability_grafana_github_allowed_organizations": [],
+        "observability_grafana_github_team_ids": [],
+    }
+    rc, _stats, failures, output = run_role(cluster, tmp_path, **open_login)
+    outputs.append(output)
+    assert rc != 0
+    assert any(
+        "observability_grafana_github_allowed_organizations is []" in f
+        and "observability_grafana_github_team_ids is []" in f
+        and "every GitHub user could sign in to Grafana as Viewer" in f
+        and "leave observability_grafana_github_client_id empty" in f
+        for f in failures
+    ), failures
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**open_login, "observability_grafana_github_allowed_organizations": ["acme corp"]}
+    )
+    outputs.append(output)
+    assert rc != 0
+    assert any("is ['acme corp']" in f and "organisation names are GitHub logins" in f for f in failures), failures
+    assert role_objects_exist(kube) == []
+    # A team alone is enough (check mode: the preflight passes and nothing is created).
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, check=True, **{**open_login, "observability_grafana_github_team_ids": [1234567]}
+    )
+    outputs.append(output)
+    assert rc == 0, failures or output[-3000:]
     assert role_objects_exist(kube) == []
     print(f"preflight runs: {time.monotonic() - started:.1f}s")
 
@@ -328,6 +359,7 @@ def test_values_carry_the_platform_settings(applied, kube):
     github = kps["grafana"]["grafana.ini"]["auth.github"]
     assert github["client_id"] == "Iv1.0123456789abcdef"
     assert github["allowed_organizations"] == "acme"
+    assert github["team_ids"] == "1234567"
     assert kps["grafana"]["sidecar"]["datasources"]["uid"] == "prometheus"
     assert kps["grafana"]["additionalDataSources"][0]["uid"] == "loki"
     used = {
