@@ -21,8 +21,10 @@ from harness import REPO, playbook_env
 from observability import (
     BUDGET_BYTES,
     MissingLimit,
+    additional_scrape_configs,
     cadvisor_names,
     check_rule_files,
+    check_scrape_configs,
     dashboard_queries,
     expression_metrics,
     format_breakdown,
@@ -30,7 +32,11 @@ from observability import (
     kube_state_metrics_names,
     label_values_selector,
     memory_breakdown,
+    monitors_reaching_other_namespaces,
+    monitors_reading_files,
+    render_chart,
     resolve_grafana_variables,
+    upstream_charts,
 )
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -396,6 +402,107 @@ def test_values_carry_the_platform_settings(applied, kube):
         assert node["priorityClassName"] == "platform-critical", path
     assert loki["singleBinary"]["priorityClassName"] == "platform-critical"
     assert alloy["controller"]["priorityClassName"] == "platform-critical"
+
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+PROMETHEUSES = f"/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/prometheuses"
+
+
+@pytest.fixture
+def prometheus_crd(kube):
+    """The Prometheus CRD of the pinned chart (its crds subchart), installed for this test and removed after it."""
+    version = helmchart(kube, "kube-prometheus-stack")["spec"]["version"]
+    path = upstream_charts() / f"kube-prometheus-stack-{version}" / "charts" / "crds" / "crds" / "crd-prometheuses.yaml"
+    crd = yaml.safe_load(path.read_text())
+    created = get(kube, f"{CRDS}/{crd['metadata']['name']}") is None
+    if created:
+        kube.request("POST", CRDS, body=crd)
+    deadline = time.monotonic() + 60
+    while not any(
+        c["type"] == "Established" and c["status"] == "True"
+        for c in (get(kube, f"{CRDS}/{crd['metadata']['name']}").get("status") or {}).get("conditions") or []
+    ):
+        assert time.monotonic() < deadline, "the Prometheus CRD did not become established"
+        time.sleep(0.5)
+    yield crd
+    if created:
+        kube.request("DELETE", f"{CRDS}/{crd['metadata']['name']}")
+
+
+def rendered(kube, values=None) -> list[dict]:
+    """The objects the three pinned charts create with the values the cluster stores (or these)."""
+    values = values or chart_values(kube)
+    objects = []
+    for chart, name in CHART_NAMES.items():
+        objects += render_chart(
+            chart,
+            helmchart(kube, name)["spec"]["version"],
+            values[chart],
+            NAMESPACE,
+            api_versions=["monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor"],
+        )
+    return objects
+
+
+def test_environment_monitors_cannot_read_files_or_other_namespaces(applied, kube, prometheus_crd, tmp_path):
+    """arbitraryFSAccessThroughSMs.deny and ignoreNamespaceSelectors reach the Prometheus resource under the CRD's own
+    field names; no ServiceMonitor of the charts is refused by them; the kubelet and the API server, whose chart
+    ServiceMonitors read the token from a file, are scraped by Prometheus' own configuration instead."""
+    values = chart_values(kube)
+    spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
+    assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    assert spec["ignoreNamespaceSelectors"] is True
+
+    objects = rendered(kube, values)
+    (prometheus,) = [o for o in objects if o["kind"] == "Prometheus"]
+    assert prometheus["spec"]["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    assert prometheus["spec"]["ignoreNamespaceSelectors"] is True
+    # The API server with the chart's CRD refuses unknown fields (fieldValidation=Strict): every field the chart
+    # renders exists in the CRD, so none is silently pruned.
+    body = {k: prometheus[k] for k in ("apiVersion", "kind", "spec")} | {
+        "metadata": {"name": prometheus["metadata"]["name"], "namespace": NAMESPACE}
+    }
+    strict = {"dryRun": "All", "fieldValidation": "Strict"}
+    kube.request("POST", PROMETHEUSES, body=body, query=strict)
+    misspelt = copy.deepcopy(body)
+    misspelt["spec"]["arbitraryFSAccessThroughSM"] = misspelt["spec"].pop("arbitraryFSAccessThroughSMs")
+    with pytest.raises(KubeError) as rejected:
+        kube.request("POST", PROMETHEUSES, body=misspelt, query=strict)
+    assert rejected.value.status == 400 and 'unknown field "spec.arbitraryFSAccessThroughSM"' in str(rejected.value)
+
+    monitors = [o for o in objects if o["kind"] in ("ServiceMonitor", "PodMonitor")]
+    assert len(monitors) >= 7, [m["metadata"]["name"] for m in monitors]
+    assert monitors_reading_files(objects) == []
+    assert monitors_reaching_other_namespaces(objects, NAMESPACE) == []
+    # The check sees what the chart would do with its own kubelet and API server ServiceMonitors.
+    with_chart_monitors = copy.deepcopy(values)
+    for key in ("kubelet", "kubeApiServer"):
+        with_chart_monitors["kube-prometheus-stack"][key]["serviceMonitor"]["enabled"] = True
+    refused = monitors_reading_files(rendered(kube, with_chart_monitors))
+    assert {r.split(" ")[0] for r in refused} == {
+        "kube-system/kube-prometheus-stack-kubelet",
+        "default/kube-prometheus-stack-apiserver",
+    }, refused
+
+    # Their replacement: Prometheus' own scrape configuration, loaded by Prometheus' strict loader.
+    text = additional_scrape_configs(objects)
+    (tmp_path / "scrape.yml").write_text(text)
+    result = check_scrape_configs(tmp_path / "scrape.yml")
+    assert "error" not in result, result
+    jobs = {job["job_name"]: job for job in result["jobs"]}
+    assert {name: (job["metrics_path"], job["scheme"]) for name, job in jobs.items()} == {
+        "k8s-ee/kubelet": ("/metrics", "https"),
+        "k8s-ee/kubelet-cadvisor": ("/metrics/cadvisor", "https"),
+        "k8s-ee/kubelet-probes": ("/metrics/probes", "https"),
+        "k8s-ee/apiserver": ("/metrics", "https"),
+    }
+    configs = {c["job_name"]: c for c in yaml.safe_load(text)}
+    for name, config in configs.items():
+        labels = {r["target_label"]: r.get("replacement") for r in config["relabel_configs"] if "target_label" in r}
+        assert labels["job"] == ("apiserver" if name == "k8s-ee/apiserver" else "kubelet"), name
+        assert config["authorization"] == {"credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
+    (tmp_path / "broken.yml").write_text(text.replace("credentials_file", "credential_file", 1))
+    assert "credential_file not found" in check_scrape_configs(tmp_path / "broken.yml")["error"]
 
 
 def rule_groups_file(kube, tmp_path, mutate=None):
