@@ -478,7 +478,8 @@ def test_environment_monitors_cannot_read_files_or_other_namespaces(applied, kub
     with_chart_monitors = copy.deepcopy(values)
     for key in ("kubelet", "kubeApiServer"):
         with_chart_monitors["kube-prometheus-stack"][key]["serviceMonitor"]["enabled"] = True
-    refused = monitors_reading_files(rendered(kube, with_chart_monitors))
+    chart_monitors = rendered(kube, with_chart_monitors)
+    refused = monitors_reading_files(chart_monitors)
     assert {r.split(" ")[0] for r in refused} == {
         "kube-system/kube-prometheus-stack-kubelet",
         "default/kube-prometheus-stack-apiserver",
@@ -503,6 +504,41 @@ def test_environment_monitors_cannot_read_files_or_other_namespaces(applied, kub
         assert config["authorization"] == {"credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
     (tmp_path / "broken.yml").write_text(text.replace("credentials_file", "credential_file", 1))
     assert "credential_file not found" in check_scrape_configs(tmp_path / "broken.yml")["error"]
+
+    # Each job scrapes what the chart's ServiceMonitor endpoint it replaces would: path, interval, scheme, TLS, honour
+    # settings and metric drops as the chart renders them.
+    replaced = {}
+    for obj in chart_monitors:
+        if obj["kind"] == "ServiceMonitor" and obj["metadata"]["name"].endswith(("-kubelet", "-apiserver")):
+            job = "kubelet" if obj["metadata"]["name"].endswith("-kubelet") else "apiserver"
+            for endpoint in obj["spec"]["endpoints"]:
+                replaced[(job, endpoint.get("path", "/metrics"))] = endpoint
+    scraped = {
+        (
+            next(r["replacement"] for r in c["relabel_configs"] if r.get("target_label") == "job"),
+            jobs[n]["metrics_path"],
+        ): c
+        for n, c in configs.items()
+    }
+    assert set(scraped) == set(replaced)
+    for key, endpoint in replaced.items():
+        config = scraped[key]
+        assert config.get("scrape_interval") == endpoint.get("interval"), key
+        assert config["scheme"] == endpoint["scheme"], key
+        for ours, theirs in (
+            ("honor_labels", "honorLabels"),
+            ("honor_timestamps", "honorTimestamps"),
+            ("track_timestamps_staleness", "trackTimestampsStaleness"),
+        ):
+            assert config.get(ours, False) == endpoint.get(theirs, False), (key, ours)
+        tls = endpoint["tlsConfig"]
+        assert config["tls_config"].get("insecure_skip_verify") == tls.get("insecureSkipVerify"), key
+        assert config["tls_config"].get("server_name") == tls.get("serverName"), key
+        drops = [
+            {"source_labels": r["sourceLabels"], "action": r["action"], "regex": r["regex"]}
+            for r in endpoint.get("metricRelabelings", [])
+        ]
+        assert config.get("metric_relabel_configs", []) == drops, key
 
 
 def rule_groups_file(kube, tmp_path, mutate=None):
