@@ -20,7 +20,10 @@ ACTIONLINT := $(K8S_EE_CACHE)/tools-actionlint-$(ACTIONLINT_VERSION)/actionlint
 # PromQL and rule checker of the observability tests (Prometheus' own parser, tests/tools/promcheck).
 PROMCHECK_VERSION := v0.316.0
 PROMCHECK_SRC := tests/tools/promcheck
-PROMCHECK := $(K8S_EE_CACHE)/tools-promcheck-$(PROMCHECK_VERSION)/promcheck
+# The cache is shared by every checkout on the machine: the folder is named by the source's hash, so checkouts with
+# different promcheck sources never use each other's binary.
+PROMCHECK_HASH := $(shell cat $(PROMCHECK_SRC)/main.go $(PROMCHECK_SRC)/go.mod $(PROMCHECK_SRC)/go.sum | sha256sum | cut -c1-12)
+PROMCHECK := $(K8S_EE_CACHE)/tools-promcheck-$(PROMCHECK_VERSION)-$(PROMCHECK_HASH)/promcheck
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -3,6 +3,8 @@
 """What the observability role's tests check: the memory budget of the charts' values, the metrics the stack
 exports (from the exporters' own sources), and PromQL through Prometheus' parser (tests/tools/promcheck)."""
 
+import base64
+import hashlib
 import json
 import os
 import pathlib
@@ -10,12 +12,28 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+import yaml
+
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = pathlib.Path(os.environ.get("K8S_EE_CACHE", pathlib.Path.home() / ".cache" / "k8s-ee"))
 PROMCHECK_SRC = REPO / "tests" / "tools" / "promcheck"
 PROMETHEUS_MODULE_VERSION = "v0.316.0"
+# Helm, to render the pinned charts of ../shared/upstream/charts with the values the role stores. Built from its Go
+# module with the ldflags of helm's Makefile (without them a `go install` build assumes Kubernetes v1.20 and refuses
+# charts with a newer kubeVersion), as shared/upstream/PROVENANCE.md describes.
+HELM_VERSION = "v3.19.2"
+HELM_LDFLAGS = " ".join(
+    f"-X helm.sh/helm/v3/{key}={value}"
+    for key, value in (
+        ("internal/version.version", HELM_VERSION),
+        ("pkg/chartutil.k8sVersionMajor", "1"),
+        ("pkg/chartutil.k8sVersionMinor", "34"),
+        ("pkg/lint/rules.k8sVersionMajor", "1"),
+        ("pkg/lint/rules.k8sVersionMinor", "34"),
+    )
+)
 BUDGET_BYTES = 6 * 10**9  # SPEC §13: observability < 6 GB (decimal GB, the stricter reading of 6 GiB)
 
 # ---------------------------------------------------------------- memory budget
@@ -264,10 +282,12 @@ def go_mod_requirement(go_mod: pathlib.Path, module: str) -> str:
 
 
 def promcheck_binary() -> pathlib.Path:
-    """tests/tools/promcheck, built once into the cache (rebuilt when its source is newer)."""
-    binary = CACHE / f"tools-promcheck-{PROMETHEUS_MODULE_VERSION}" / "promcheck"
-    sources = [PROMCHECK_SRC / name for name in ("main.go", "go.mod", "go.sum")]
-    if not binary.exists() or binary.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+    """tests/tools/promcheck, built once into the cache, in a folder named by the source's hash (as the Makefile
+    does: the cache is shared by every checkout on the machine)."""
+    sources = b"".join((PROMCHECK_SRC / name).read_bytes() for name in ("main.go", "go.mod", "go.sum"))
+    digest = hashlib.sha256(sources).hexdigest()[:12]
+    binary = CACHE / f"tools-promcheck-{PROMETHEUS_MODULE_VERSION}-{digest}" / "promcheck"
+    if not binary.exists():
         binary.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["go", "build", "-o", str(binary), "."], cwd=PROMCHECK_SRC, check=True, timeout=900)
     return binary
@@ -338,3 +358,87 @@ def label_values_selector(query: str) -> str:
     """`label_values(<selector>, label)` (Grafana's variable query) → the selector it evaluates."""
     match = re.fullmatch(r"\s*label_values\((.*),\s*\w+\s*\)\s*", query, re.DOTALL)
     return match.group(1) if match else query
+
+
+# ---------------------------------------------------------------- the pinned charts, rendered
+
+
+def upstream_charts() -> pathlib.Path:
+    """The pinned upstream charts (../shared/upstream/charts beside the checkout, or K8S_EE_CHARTS)."""
+    directory = pathlib.Path(os.environ.get("K8S_EE_CHARTS") or REPO.parent / "shared" / "upstream" / "charts")
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"no upstream charts in {directory}; set K8S_EE_CHARTS to the folder of shared/upstream/charts"
+        )
+    return directory
+
+
+def helm_binary() -> pathlib.Path:
+    """helm HELM_VERSION, built once into the cache."""
+    binary = CACHE / f"tools-helm-{HELM_VERSION}" / "helm"
+    if not binary.exists():
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["go", "install", "-ldflags", HELM_LDFLAGS, f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"],
+            env={**os.environ, "GOBIN": str(binary.parent), "GOFLAGS": "-mod=mod"},
+            check=True,
+            timeout=1800,
+        )
+    return binary
+
+
+def render_chart(chart: str, version: str, values: dict, namespace: str, api_versions=()) -> list[dict]:
+    """`helm template` of upstream_charts()/<chart>-<version> with these values: the objects the chart would create."""
+    argv = [str(helm_binary()), "template", chart, str(upstream_charts() / f"{chart}-{version}"), "-n", namespace]
+    argv += [arg for api in api_versions for arg in ("--api-versions", api)]
+    proc = subprocess.run(
+        [*argv, "-f", "-"], input=yaml.safe_dump(values), capture_output=True, text=True, check=True, timeout=300
+    )
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+def monitors_reading_files(objects: list[dict]) -> list[str]:
+    """ServiceMonitors that prometheus-operator refuses under arbitraryFSAccessThroughSMs.deny: an endpoint with
+    bearerTokenFile, or a tlsConfig with caFile, certFile or keyFile (testForArbitraryFSAccess in
+    pkg/prometheus/resource_selector.go, v0.93.0)."""
+    refused = []
+    for obj in objects:
+        if obj["kind"] != "ServiceMonitor":
+            continue
+        for i, endpoint in enumerate(obj["spec"].get("endpoints", [])):
+            tls = endpoint.get("tlsConfig") or {}
+            if endpoint.get("bearerTokenFile") or any(tls.get(k) for k in ("caFile", "certFile", "keyFile")):
+                refused.append(f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']} endpoints[{i}]")
+    return refused
+
+
+def monitors_reaching_other_namespaces(objects: list[dict], namespace: str) -> list[str]:
+    """ServiceMonitors and PodMonitors whose namespaceSelector names targets outside their own namespace: under
+    ignoreNamespaceSelectors they would find nothing there (and without it, could read any namespace)."""
+    out = []
+    for obj in objects:
+        if obj["kind"] not in ("ServiceMonitor", "PodMonitor"):
+            continue
+        own = obj["metadata"].get("namespace", namespace)
+        selector = obj["spec"].get("namespaceSelector") or {}
+        if selector.get("any") or set(selector.get("matchNames", [own])) != {own}:
+            out.append(f"{own}/{obj['metadata']['name']}: {selector}")
+    return out
+
+
+def additional_scrape_configs(objects: list[dict]) -> str:
+    """The text of the Secret kube-prometheus-stack renders from prometheusSpec.additionalScrapeConfigs."""
+    (prometheus,) = [obj for obj in objects if obj["kind"] == "Prometheus"]
+    ref = prometheus["spec"]["additionalScrapeConfigs"]
+    (secret,) = [obj for obj in objects if obj["kind"] == "Secret" and obj["metadata"]["name"] == ref["name"]]
+    return base64.b64decode(secret["data"][ref["key"]]).decode()
+
+
+def check_scrape_configs(path: pathlib.Path) -> dict:
+    """Prometheus' own strict configuration loader on a YAML list of scrape configs: {"jobs": [...], "error": ...}."""
+    proc = subprocess.run(
+        [str(promcheck_binary()), "config", str(path)], capture_output=True, text=True, check=False, timeout=120
+    )
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout)

@@ -21,8 +21,10 @@ from harness import REPO, playbook_env
 from observability import (
     BUDGET_BYTES,
     MissingLimit,
+    additional_scrape_configs,
     cadvisor_names,
     check_rule_files,
+    check_scrape_configs,
     dashboard_queries,
     expression_metrics,
     format_breakdown,
@@ -30,7 +32,11 @@ from observability import (
     kube_state_metrics_names,
     label_values_selector,
     memory_breakdown,
+    monitors_reaching_other_namespaces,
+    monitors_reading_files,
+    render_chart,
     resolve_grafana_variables,
+    upstream_charts,
 )
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -53,6 +59,7 @@ VARIABLES = {
     "observability_grafana_host": "grafana.preview.example.com",
     "observability_grafana_github_client_id": "Iv1.0123456789abcdef",
     "observability_grafana_github_allowed_organizations": ["acme"],
+    "observability_grafana_github_team_ids": [1234567],
     "observability_alertmanager_receiver": {
         "webhook_configs": [{"url_file": "/etc/alertmanager/secrets/alertmanager-receiver/url", "send_resolved": True}]
     },
@@ -173,6 +180,36 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
     outputs.append(output)
     assert rc != 0
     assert any("observability_loki_chart_version must be an exact chart version" in f for f in failures), failures
+
+    # GitHub login with neither an organisation nor a team would admit every GitHub user as Viewer.
+    open_login = {
+        **VARIABLES,
+        "observability_grafana_github_allowed_organizations": [],
+        "observability_grafana_github_team_ids": [],
+    }
+    rc, _stats, failures, output = run_role(cluster, tmp_path, **open_login)
+    outputs.append(output)
+    assert rc != 0
+    assert any(
+        "observability_grafana_github_allowed_organizations is []" in f
+        and "observability_grafana_github_team_ids is []" in f
+        and "every GitHub user could sign in to Grafana as Viewer" in f
+        and "leave observability_grafana_github_client_id empty" in f
+        for f in failures
+    ), failures
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**open_login, "observability_grafana_github_allowed_organizations": ["acme corp"]}
+    )
+    outputs.append(output)
+    assert rc != 0
+    assert any("is ['acme corp']" in f and "organisation names are GitHub logins" in f for f in failures), failures
+    assert role_objects_exist(kube) == []
+    # A team alone is enough (check mode: the preflight passes and nothing is created).
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, check=True, **{**open_login, "observability_grafana_github_team_ids": [1234567]}
+    )
+    outputs.append(output)
+    assert rc == 0, failures or output[-3000:]
     assert role_objects_exist(kube) == []
     print(f"preflight runs: {time.monotonic() - started:.1f}s")
 
@@ -328,6 +365,7 @@ def test_values_carry_the_platform_settings(applied, kube):
     github = kps["grafana"]["grafana.ini"]["auth.github"]
     assert github["client_id"] == "Iv1.0123456789abcdef"
     assert github["allowed_organizations"] == "acme"
+    assert github["team_ids"] == "1234567"
     assert kps["grafana"]["sidecar"]["datasources"]["uid"] == "prometheus"
     assert kps["grafana"]["additionalDataSources"][0]["uid"] == "loki"
     used = {
@@ -364,6 +402,143 @@ def test_values_carry_the_platform_settings(applied, kube):
         assert node["priorityClassName"] == "platform-critical", path
     assert loki["singleBinary"]["priorityClassName"] == "platform-critical"
     assert alloy["controller"]["priorityClassName"] == "platform-critical"
+
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+PROMETHEUSES = f"/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/prometheuses"
+
+
+@pytest.fixture
+def prometheus_crd(kube):
+    """The Prometheus CRD of the pinned chart (its crds subchart), installed for this test and removed after it."""
+    version = helmchart(kube, "kube-prometheus-stack")["spec"]["version"]
+    path = upstream_charts() / f"kube-prometheus-stack-{version}" / "charts" / "crds" / "crds" / "crd-prometheuses.yaml"
+    crd = yaml.safe_load(path.read_text())
+    created = get(kube, f"{CRDS}/{crd['metadata']['name']}") is None
+    if created:
+        kube.request("POST", CRDS, body=crd)
+    deadline = time.monotonic() + 60
+    while not any(
+        c["type"] == "Established" and c["status"] == "True"
+        for c in (get(kube, f"{CRDS}/{crd['metadata']['name']}").get("status") or {}).get("conditions") or []
+    ):
+        assert time.monotonic() < deadline, "the Prometheus CRD did not become established"
+        time.sleep(0.5)
+    yield crd
+    if created:
+        kube.request("DELETE", f"{CRDS}/{crd['metadata']['name']}")
+
+
+def rendered(kube, values=None) -> list[dict]:
+    """The objects the three pinned charts create with the values the cluster stores (or these)."""
+    values = values or chart_values(kube)
+    objects = []
+    for chart, name in CHART_NAMES.items():
+        objects += render_chart(
+            chart,
+            helmchart(kube, name)["spec"]["version"],
+            values[chart],
+            NAMESPACE,
+            api_versions=["monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor"],
+        )
+    return objects
+
+
+def test_environment_monitors_cannot_read_files_or_other_namespaces(applied, kube, prometheus_crd, tmp_path):
+    """arbitraryFSAccessThroughSMs.deny and ignoreNamespaceSelectors reach the Prometheus resource under the CRD's own
+    field names; no ServiceMonitor of the charts is refused by them; the kubelet and the API server, whose chart
+    ServiceMonitors read the token from a file, are scraped by Prometheus' own configuration instead."""
+    values = chart_values(kube)
+    spec = values["kube-prometheus-stack"]["prometheus"]["prometheusSpec"]
+    assert spec["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    assert spec["ignoreNamespaceSelectors"] is True
+
+    objects = rendered(kube, values)
+    (prometheus,) = [o for o in objects if o["kind"] == "Prometheus"]
+    assert prometheus["spec"]["arbitraryFSAccessThroughSMs"] == {"deny": True}
+    assert prometheus["spec"]["ignoreNamespaceSelectors"] is True
+    # The API server with the chart's CRD refuses unknown fields (fieldValidation=Strict): every field the chart
+    # renders exists in the CRD, so none is silently pruned.
+    body = {k: prometheus[k] for k in ("apiVersion", "kind", "spec")} | {
+        "metadata": {"name": prometheus["metadata"]["name"], "namespace": NAMESPACE}
+    }
+    strict = {"dryRun": "All", "fieldValidation": "Strict"}
+    kube.request("POST", PROMETHEUSES, body=body, query=strict)
+    misspelt = copy.deepcopy(body)
+    misspelt["spec"]["arbitraryFSAccessThroughSM"] = misspelt["spec"].pop("arbitraryFSAccessThroughSMs")
+    with pytest.raises(KubeError) as rejected:
+        kube.request("POST", PROMETHEUSES, body=misspelt, query=strict)
+    assert rejected.value.status == 400 and 'unknown field "spec.arbitraryFSAccessThroughSM"' in str(rejected.value)
+
+    monitors = [o for o in objects if o["kind"] in ("ServiceMonitor", "PodMonitor")]
+    assert len(monitors) >= 7, [m["metadata"]["name"] for m in monitors]
+    assert monitors_reading_files(objects) == []
+    assert monitors_reaching_other_namespaces(objects, NAMESPACE) == []
+    # The check sees what the chart would do with its own kubelet and API server ServiceMonitors.
+    with_chart_monitors = copy.deepcopy(values)
+    for key in ("kubelet", "kubeApiServer"):
+        with_chart_monitors["kube-prometheus-stack"][key]["serviceMonitor"]["enabled"] = True
+    chart_monitors = rendered(kube, with_chart_monitors)
+    refused = monitors_reading_files(chart_monitors)
+    assert {r.split(" ")[0] for r in refused} == {
+        "kube-system/kube-prometheus-stack-kubelet",
+        "default/kube-prometheus-stack-apiserver",
+    }, refused
+
+    # Their replacement: Prometheus' own scrape configuration, loaded by Prometheus' strict loader.
+    text = additional_scrape_configs(objects)
+    (tmp_path / "scrape.yml").write_text(text)
+    result = check_scrape_configs(tmp_path / "scrape.yml")
+    assert "error" not in result, result
+    jobs = {job["job_name"]: job for job in result["jobs"]}
+    assert {name: (job["metrics_path"], job["scheme"]) for name, job in jobs.items()} == {
+        "k8s-ee/kubelet": ("/metrics", "https"),
+        "k8s-ee/kubelet-cadvisor": ("/metrics/cadvisor", "https"),
+        "k8s-ee/kubelet-probes": ("/metrics/probes", "https"),
+        "k8s-ee/apiserver": ("/metrics", "https"),
+    }
+    configs = {c["job_name"]: c for c in yaml.safe_load(text)}
+    for name, config in configs.items():
+        labels = {r["target_label"]: r.get("replacement") for r in config["relabel_configs"] if "target_label" in r}
+        assert labels["job"] == ("apiserver" if name == "k8s-ee/apiserver" else "kubelet"), name
+        assert config["authorization"] == {"credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
+    (tmp_path / "broken.yml").write_text(text.replace("credentials_file", "credential_file", 1))
+    assert "credential_file not found" in check_scrape_configs(tmp_path / "broken.yml")["error"]
+
+    # Each job scrapes what the chart's ServiceMonitor endpoint it replaces would: path, interval, scheme, TLS, honour
+    # settings and metric drops as the chart renders them.
+    replaced = {}
+    for obj in chart_monitors:
+        if obj["kind"] == "ServiceMonitor" and obj["metadata"]["name"].endswith(("-kubelet", "-apiserver")):
+            job = "kubelet" if obj["metadata"]["name"].endswith("-kubelet") else "apiserver"
+            for endpoint in obj["spec"]["endpoints"]:
+                replaced[(job, endpoint.get("path", "/metrics"))] = endpoint
+    scraped = {
+        (
+            next(r["replacement"] for r in c["relabel_configs"] if r.get("target_label") == "job"),
+            jobs[n]["metrics_path"],
+        ): c
+        for n, c in configs.items()
+    }
+    assert set(scraped) == set(replaced)
+    for key, endpoint in replaced.items():
+        config = scraped[key]
+        assert config.get("scrape_interval") == endpoint.get("interval"), key
+        assert config["scheme"] == endpoint["scheme"], key
+        for ours, theirs in (
+            ("honor_labels", "honorLabels"),
+            ("honor_timestamps", "honorTimestamps"),
+            ("track_timestamps_staleness", "trackTimestampsStaleness"),
+        ):
+            assert config.get(ours, False) == endpoint.get(theirs, False), (key, ours)
+        tls = endpoint["tlsConfig"]
+        assert config["tls_config"].get("insecure_skip_verify") == tls.get("insecureSkipVerify"), key
+        assert config["tls_config"].get("server_name") == tls.get("serverName"), key
+        drops = [
+            {"source_labels": r["sourceLabels"], "action": r["action"], "regex": r["regex"]}
+            for r in endpoint.get("metricRelabelings", [])
+        ]
+        assert config.get("metric_relabel_configs", []) == drops, key
 
 
 def rule_groups_file(kube, tmp_path, mutate=None):

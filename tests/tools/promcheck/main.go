@@ -6,8 +6,13 @@
 //	promcheck metrics         reads a JSON list of PromQL expressions on stdin and prints a JSON
 //	                          list of {"expr", "metrics", "error"}: the metric names each
 //	                          expression selects, or the parse error with its position.
+//	promcheck config FILE     loads FILE, a YAML list of scrape configs (what kube-prometheus-stack's
+//	                          additionalScrapeConfigs holds), as the scrape_configs of a Prometheus
+//	                          configuration with Prometheus' own strict loader; prints {"jobs": [...],
+//	                          "error": ...} and exits 1 on an error.
 //
-// Only model/rulefmt and promql/parser are used (no service discovery, no storage).
+// Only model/rulefmt, promql/parser and config (with the Kubernetes service discovery's configuration
+// registered) are used; nothing is discovered, scraped or stored.
 package main
 
 import (
@@ -17,8 +22,11 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/config"
+	_ "github.com/prometheus/prometheus/discovery/kubernetes" // registers kubernetes_sd_configs
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -120,9 +128,57 @@ func listMetrics(in io.Reader) int {
 	return 0
 }
 
+type jobResult struct {
+	JobName        string `json:"job_name"`
+	MetricsPath    string `json:"metrics_path"`
+	Scheme         string `json:"scheme"`
+	ScrapeInterval string `json:"scrape_interval"`
+}
+
+type configResult struct {
+	Jobs  []jobResult `json:"jobs"`
+	Error string      `json:"error,omitempty"`
+}
+
+func checkScrapeConfigs(file string) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var text strings.Builder
+	text.WriteString("scrape_configs:\n")
+	for _, line := range strings.Split(string(data), "\n") {
+		text.WriteString("  " + line + "\n")
+	}
+	res := configResult{Jobs: []jobResult{}}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg, err := config.Load(text.String(), logger)
+	if err == nil {
+		var scrapeConfigs []*config.ScrapeConfig
+		scrapeConfigs, err = cfg.GetScrapeConfigs()
+		for _, sc := range scrapeConfigs {
+			res.Jobs = append(res.Jobs, jobResult{
+				JobName: sc.JobName, MetricsPath: sc.MetricsPath, Scheme: sc.Scheme,
+				ScrapeInterval: sc.ScrapeInterval.String(),
+			})
+		}
+	}
+	status := 0
+	if err != nil {
+		res.Error = err.Error()
+		status = 1
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return status
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: promcheck rules FILE... | promcheck metrics < exprs.json")
+		fmt.Fprintln(os.Stderr, "usage: promcheck rules FILE... | promcheck metrics < exprs.json | promcheck config FILE")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -130,6 +186,12 @@ func main() {
 		os.Exit(checkRules(os.Args[2:]))
 	case "metrics":
 		os.Exit(listMetrics(os.Stdin))
+	case "config":
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: promcheck config FILE")
+			os.Exit(2)
+		}
+		os.Exit(checkScrapeConfigs(os.Args[2]))
 	default:
 		fmt.Fprintf(os.Stderr, "promcheck: unknown command %q\n", os.Args[1])
 		os.Exit(2)

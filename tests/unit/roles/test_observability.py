@@ -9,11 +9,14 @@ import pytest
 from observability import (
     MissingLimit,
     check_rule_files,
+    check_scrape_configs,
     dashboard_queries,
     expression_metrics,
     go_mod_requirement,
     label_values_selector,
     memory_breakdown,
+    monitors_reaching_other_namespaces,
+    monitors_reading_files,
     resolve_grafana_variables,
     string_literals,
 )
@@ -165,3 +168,48 @@ def test_metric_names_are_read_from_go_string_literals(tmp_path):
     assert go_mod_requirement(go_mod, "github.com/google/cadvisor") == "v0.52.1"
     with pytest.raises(LookupError):
         go_mod_requirement(go_mod, "github.com/prometheus/prometheus")
+
+
+def test_promcheck_loads_scrape_configs_strictly(tmp_path):
+    good = tmp_path / "good.yml"
+    good.write_text(
+        "- job_name: kubelet\n  scheme: https\n  metrics_path: /metrics/cadvisor\n"
+        "  authorization: {credentials_file: /var/run/secrets/kubernetes.io/serviceaccount/token}\n"
+        "  kubernetes_sd_configs: [{role: node}]\n"
+        "  relabel_configs: [{target_label: job, replacement: kubelet}]\n"
+    )
+    assert check_scrape_configs(good) == {
+        "jobs": [
+            {"job_name": "kubelet", "metrics_path": "/metrics/cadvisor", "scheme": "https", "scrape_interval": "1m"}
+        ]
+    }
+    unknown = tmp_path / "unknown.yml"
+    unknown.write_text(good.read_text().replace("kubernetes_sd_configs: [{role: node}]", "kubernetes_sd: [{role: x}]"))
+    assert "field kubernetes_sd not found" in check_scrape_configs(unknown)["error"]
+    twice = tmp_path / "twice.yml"
+    twice.write_text(good.read_text() * 2)
+    assert "found multiple scrape configs with job name" in check_scrape_configs(twice)["error"]
+
+
+def monitor(kind, name, namespace, spec):
+    return {"kind": kind, "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def test_monitors_that_prometheus_operator_refuses_or_that_look_elsewhere_are_found():
+    objects = [
+        monitor("ServiceMonitor", "plain", "app", {"endpoints": [{"port": "http"}]}),
+        monitor("ServiceMonitor", "token", "app", {"endpoints": [{"port": "a"}, {"bearerTokenFile": "/t"}]}),
+        monitor("ServiceMonitor", "ca", "app", {"endpoints": [{"tlsConfig": {"caFile": "/ca"}}]}),
+        monitor(
+            "ServiceMonitor", "secret-ca", "app", {"endpoints": [{"tlsConfig": {"ca": {"secret": {"name": "c"}}}}]}
+        ),
+        monitor("ServiceMonitor", "own", "app", {"namespaceSelector": {"matchNames": ["app"]}, "endpoints": []}),
+        monitor("ServiceMonitor", "other", "app", {"namespaceSelector": {"matchNames": ["kube-system"]}}),
+        monitor("PodMonitor", "any", "app", {"namespaceSelector": {"any": True}}),
+        {"kind": "Service", "metadata": {"name": "s"}, "spec": {"endpoints": [{"bearerTokenFile": "/t"}]}},
+    ]
+    assert monitors_reading_files(objects) == ["app/token endpoints[1]", "app/ca endpoints[0]"]
+    assert monitors_reaching_other_namespaces(objects, "observability") == [
+        "app/other: {'matchNames': ['kube-system']}",
+        "app/any: {'any': True}",
+    ]
