@@ -24,13 +24,6 @@ PROMCHECK_SRC := tests/tools/promcheck
 # different promcheck sources never use each other's binary.
 PROMCHECK_HASH := $(shell cat $(PROMCHECK_SRC)/main.go $(PROMCHECK_SRC)/go.mod $(PROMCHECK_SRC)/go.sum | sha256sum | cut -c1-12)
 PROMCHECK := $(K8S_EE_CACHE)/tools-promcheck-$(PROMCHECK_VERSION)-$(PROMCHECK_HASH)/promcheck
-# helm renders the pinned upstream charts in the integration tests (../shared/upstream/charts); built from its Go
-# module with the version ldflags of helm's Makefile (without them it assumes Kubernetes v1.20).
-HELM_VERSION := v3.19.2
-HELM := $(K8S_EE_CACHE)/tools-helm-$(HELM_VERSION)/helm
-HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
-	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=34 \
-	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=34
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -102,13 +95,6 @@ $(PROMCHECK): $(PROMCHECK_SRC)/main.go $(PROMCHECK_SRC)/go.mod $(PROMCHECK_SRC)/
 .PHONY: promcheck
 promcheck: $(PROMCHECK)
 
-$(HELM):
-	mkdir -p $(dir $@)
-	GOBIN=$(dir $@) GOFLAGS=-mod=mod go install -ldflags "$(HELM_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
-
-.PHONY: helm
-helm: $(HELM)
-
 .PHONY: shellcheck
 shellcheck:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
@@ -132,7 +118,7 @@ INTEGRATION_TESTS ?= tests/integration
 unit: venv $(PROMCHECK)
 	$(BIN)/pytest $(UNIT_TESTS)
 
-integration: venv cluster-build $(PROMCHECK) $(HELM)
+integration: venv cluster-build $(PROMCHECK)
 	$(BIN)/pytest --durations=15 $(INTEGRATION_TESTS)
 
 .PHONY: benchmark

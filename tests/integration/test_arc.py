@@ -8,7 +8,6 @@ ValidatingAdmissionPolicy of the runners' namespace."""
 
 import base64
 import copy
-import os
 import pathlib
 import subprocess
 import time
@@ -16,6 +15,7 @@ import time
 import pytest
 import yaml
 from harness import helm_chart, wait_until_gone
+from observability import helm_binary, upstream_charts
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._access import load_allowlist, repository_allowed
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -109,12 +109,6 @@ def test_check_mode_before_the_platform_exists(runs, playbooks, kube):
 # ---------------------------------------------------------------- the runner pod: BuildKit sidecar, allowlist, policy
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-CHART = REPO.parent / "shared" / "upstream" / "charts" / "gha-runner-scale-set-0.14.2"
-HELM = (
-    pathlib.Path(os.environ.get("K8S_EE_CACHE", pathlib.Path.home() / ".cache" / "k8s-ee"))
-    / "tools-helm-v3.19.2"
-    / "helm"
-)
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 POLICY = "k8s-ee-arc-runner-pods"
 
@@ -122,11 +116,10 @@ POLICY = "k8s-ee-arc-runner-pods"
 def render_runner_set(values_text, tmp_path):
     """The AutoscalingRunnerSet the chart renders from a HelmChart's valuesContent (k3s installs the release under the
     HelmChart's name into targetNamespace)."""
-    if not HELM.exists():
-        pytest.fail(f"helm v3.19.2 is not built at {HELM}: run make helm (make integration builds it)")
     values = tmp_path / "values.yaml"
     values.write_text(values_text)
-    argv = [str(HELM), "template", "arc-runners-shop", str(CHART), "--namespace", "arc-runners"]
+    chart = upstream_charts() / "gha-runner-scale-set-0.14.2"
+    argv = [str(helm_binary()), "template", "arc-runners-shop", str(chart), "--namespace", "arc-runners"]
     out = subprocess.run(
         [*argv, "--kube-version", "v1.34.3", "--values", str(values)], capture_output=True, text=True, check=True
     )
