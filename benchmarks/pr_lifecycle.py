@@ -130,14 +130,18 @@ def main() -> int:
         (work / "allowlist.yaml").write_text("mode: disabled\n")
         with FakeGitHub() as github:
             env = playbook_env(cluster.kubeconfig, github.token)
+            # the event's values as environment variables, as the workflows pass them (docs/security.md)
+            env.update(
+                K8S_EE_REPOSITORY="acme/bench",
+                K8S_EE_PR_NUMBER="1",
+                K8S_EE_HEAD_SHA="a" * 40,
+                K8S_EE_BRANCH="bench",
+                K8S_EE_PR_AUTHOR="bench",
+                K8S_EE_AUTHOR_ASSOCIATION="OWNER",
+                K8S_EE_IMAGE=IMAGE,
+            )
             variables = {
-                "k8s_ee_repository": "acme/bench",
-                "k8s_ee_pr_number": 1,
-                "k8s_ee_head_sha": "a" * 40,
-                "k8s_ee_branch": "bench",
-                "k8s_ee_pr_author": "bench",
-                "k8s_ee_author_association": "OWNER",
-                "k8s_ee_image": IMAGE,
+                "k8s_ee_project_id": "bench",
                 "k8s_ee_domain": "bench.example.com",
                 "k8s_ee_config_path": str(work / "k8s-ee.yaml"),
                 "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),

@@ -45,22 +45,27 @@ def main() -> int:
     operators.thread.start()
     work = pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-demo-"))
     (work / "allowlist.yaml").write_text("mode: allowlist\norganizations: [demo-org]\n")
-    variables = {
-        "k8s_ee_repository": "demo-org/sample-app",
-        "k8s_ee_pr_number": 1,
-        "k8s_ee_head_sha": "0123456789ab" * 3 + "0123",
-        "k8s_ee_branch": "feature/demo",
-        "k8s_ee_pr_author": "octocat",
-        "k8s_ee_author_association": "MEMBER",
-        "k8s_ee_image": "ghcr.io/demo-org/sample-app@sha256:" + "ab" * 32,
+    # what a workflow passes: the event's values as environment variables (docs/security.md), the operator's
+    # settings as extra vars (the demo runs as the cluster's admin, so it names the project pr_down acts on)
+    event = {
+        "K8S_EE_REPOSITORY": "demo-org/sample-app",
+        "K8S_EE_PR_NUMBER": "1",
+        "K8S_EE_HEAD_SHA": "0123456789ab" * 3 + "0123",
+        "K8S_EE_BRANCH": "feature/demo",
+        "K8S_EE_PR_AUTHOR": "octocat",
+        "K8S_EE_AUTHOR_ASSOCIATION": "MEMBER",
+        "K8S_EE_IMAGE": "ghcr.io/demo-org/sample-app@sha256:" + "ab" * 32,
+    }
+    settings = {
         "k8s_ee_domain": "preview.localhost",
         "k8s_ee_config_path": args.config,
         "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
+        "k8s_ee_project_id": "demo",
         "k8s_ee_health_check": False,
         "k8s_ee_timeout": 300,
     }
-    (work / "vars.json").write_text(json.dumps(variables))
-    env = playbook_env(cluster.kubeconfig, json_output=False)
+    (work / "vars.json").write_text(json.dumps(settings))
+    env = {**playbook_env(cluster.kubeconfig, json_output=False), **event}
     kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
     try:
         banner("pr_up: create the environment of PR 1 (app + PostgreSQL + Redis)")

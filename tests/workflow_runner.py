@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import pathlib
 import re
 import shutil
@@ -56,7 +57,7 @@ def _tokens(text: str):
 
 
 def _truthy(value) -> bool:
-    return value not in (None, False, 0, "", -0.0) and not (isinstance(value, float) and value != value)
+    return value not in (None, False, 0, "", -0.0) and not (isinstance(value, float) and math.isnan(value))
 
 
 def _coerce_number(value):

@@ -400,6 +400,16 @@ def test_commands_from_a_reader_and_hostile_commands_change_nothing(
     for reply in replies:
         assert "evil.example" not in re.sub(r"<code>.*?</code>", "", rendered(reply), flags=re.S)
 
+    # an event whose comment ID is hostile text: refused as input, nothing evaluated, nothing posted
+    clock.tick()
+    comment = github.add_comment("acme/shop", number, "/preserve 24", user="reader")
+    event = comment_event(number, {**comment, "id": payload(canaries, "comment-id")}, "t")
+    before = len(github.requests)
+    runner = run_workflow("k8s-ee-commands.yml", "issue_comment", event, github, runner_env, repositories, tmp_path)
+    assert runner.results["command"]["result"] == "failure"
+    assert_nothing_evaluated(canaries, runner)
+    assert [r for r in github.requests[before:] if r["method"] != "GET"] == []
+
 
 def test_preserve_and_scheduled_jobs_with_hostile_comments(
     github, kube, operators, runner_env, repositories, canaries, tmp_path, clock
