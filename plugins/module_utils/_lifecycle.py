@@ -514,7 +514,7 @@ def up(
             "secret_values": [],
         }
     quota_hard = env_quota(request.config)
-    settings = {**_render.DEFAULT_SETTINGS, **(request.settings or {})}
+    settings = _render.effective_settings(request.settings)
     if kube.get("PriorityClass", settings["priority_class"]) is None:
         raise LifecycleError(
             "preflight",

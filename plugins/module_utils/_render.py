@@ -35,6 +35,11 @@ EXPORTER_PORTS = {"postgresql": 9187, "mongodb": 9216, "minio": 9000}
 # port, the MongoDB agent's mongod, the MinIO operator's health calls on the API port.
 OPERATOR_PORTS = {"postgresql": [8000], "mongodb": [27017], "minio": [9000]}
 
+# Where role operators installs each database operator (operators_cloudnative_pg_namespace,
+# operators_mongodb_namespace, operators_minio_namespace; role platform creates them): allow-operators admits these.
+# tests/unit/roles/test_operator_namespaces.py fails when the roles, the docs and this mapping disagree.
+OPERATOR_NAMESPACES = {"postgresql": "cnpg-system", "mongodb": "mongodb-operator", "minio": "minio-operator"}
+
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 
 DEFAULT_SETTINGS = {
@@ -47,7 +52,7 @@ DEFAULT_SETTINGS = {
     "dns_pod_labels": {"k8s-app": "kube-dns"},
     "observability_namespace": "observability",
     "prometheus_pod_labels": {"app.kubernetes.io/name": "prometheus"},
-    "operator_namespaces": {"postgresql": "cnpg-system", "mongodb": "mongodb", "minio": "minio-operator"},
+    "operator_namespaces": dict(OPERATOR_NAMESPACES),
     "internet_egress": True,
     "priority_class": "default-app",
     # the app runs as this non-root user whatever the image's USER is (runAsNonRoot needs a numeric user)
@@ -62,6 +67,15 @@ GENERATED_SECRETS = {
     "minio": ("accessKey", "secretKey"),
     "mongodb": ("password",),
 }
+
+
+def effective_settings(settings: dict | None) -> dict:
+    """The operator's settings over DEFAULT_SETTINGS; `operator_namespaces` is merged per database, so naming one
+    operator's namespace keeps the others' defaults."""
+    settings = settings or {}
+    merged = {**DEFAULT_SETTINGS, **settings}
+    merged["operator_namespaces"] = {**OPERATOR_NAMESPACES, **(settings.get("operator_namespaces") or {})}
+    return merged
 
 
 def new_password(length: int = 32) -> str:
@@ -718,7 +732,7 @@ def render(
     creds: dict[str, dict[str, str]],
 ) -> list[dict]:
     """Every object of the environment, in apply order (SPEC 5 step 3)."""
-    settings = {**DEFAULT_SETTINGS, **(settings or {})}
+    settings = effective_settings(settings)
     url = f"https://{host}"
     objects = [
         _manifests.namespace(namespace, config, pr),
