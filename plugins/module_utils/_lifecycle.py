@@ -9,7 +9,7 @@ import datetime
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _redact, _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError, comparable, redact
@@ -340,8 +340,57 @@ READY_CHECKS = {
 }
 
 
-def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> list[str]:
-    """Recent events of the namespace and the state of unready pods (and their last log lines)."""
+# What a failure report may hold (it goes to a public pull request comment): characters per line, characters in
+# all, log lines and log bytes per container, characters of the message.
+DETAIL_LINE_MAX = 300
+DETAILS_MAX = 8000
+LOG_LINES = 15
+LOG_BYTES = 65536
+MESSAGE_MAX = 2000
+# Secrets to read one by one when the namespace's Secrets cannot be listed: the platform's and the operators'.
+CREDENTIAL_SECRETS = (
+    "postgresql-app",
+    "mongodb-app",
+    "mongodb-app-password",
+    "redis",
+    "mariadb",
+    "minio",
+    "minio-env-configuration",
+)
+
+
+def namespace_secret_values(kube, namespace: str) -> list[str]:
+    """The values of the namespace's Secrets (the platform's, the operators', the user's), to mask in reports."""
+    try:
+        secrets = kube.list("Secret", namespace)
+    except KubeError as exc:
+        secrets = []
+        if exc.status:  # the API answered (a CI identity without list, say): read the credentials one by one
+            for name in CREDENTIAL_SECRETS:
+                try:
+                    secrets.append(kube.get("Secret", name, namespace) or {})
+                except KubeError:
+                    continue
+    return [value for secret in secrets for value in _redact.secret_values(secret)]
+
+
+def secured(exc: Exception, redact) -> Exception:
+    """`exc` (LifecycleError or KubeError) with its message and details cleaned, masked and capped; the masked
+    values ride along as `secret_values`, for the module to keep them out of its output."""
+    message = _redact.safe_line(str(exc), redact, MESSAGE_MAX)
+    if isinstance(exc, LifecycleError):
+        out = LifecycleError(exc.step, message, _redact.safe_lines(exc.details, redact, DETAIL_LINE_MAX, DETAILS_MAX))
+    else:
+        out = KubeError(exc.status, exc.reason, message)
+    out.secret_values = redact.values()
+    return out
+
+
+def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool, redact=None) -> list[str]:
+    """Recent events of the namespace and the state of unready pods (and their last log lines), safe to show on a
+    pull request: cleaned of control characters, every secret of the namespace (and `redact`'s) masked, capped."""
+    if redact is None:
+        redact = _redact.Redactor(load=lambda: namespace_secret_values(kube, namespace))
     details = []
     try:
         events = kube.list("Event", namespace)
@@ -372,13 +421,14 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> 
                         namespace,
                         pod["metadata"]["name"],
                         status["name"],
-                        lines=15,
+                        lines=LOG_LINES,
                         previous=status.get("restartCount", 0) > 0 and "terminated" not in state,
+                        limit_bytes=LOG_BYTES,
                     )
-                    details.extend(f"  log: {line}" for line in log.splitlines()[-15:])
+                    details.extend(f"  log: {line}" for line in log.splitlines()[-LOG_LINES:])
                 except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real failure
                     details.append(f"  (no log: {exc})")
-    return details
+    return _redact.safe_lines(details, redact, DETAIL_LINE_MAX, DETAILS_MAX)
 
 
 def _pods_running(kube, namespace: str, workload: dict) -> bool:
@@ -407,6 +457,7 @@ def wait_ready(
     sleep=time.sleep,
     collect_logs: bool = True,
     interval: float = 1.0,
+    redact=None,
 ) -> None:
     """Databases ready, then the app rollout complete, all before `deadline` (a `clock` value)."""
     steps = [(db, *READY_CHECKS[db]) for db in enabled_databases(config)]
@@ -420,7 +471,7 @@ def wait_ready(
                 raise LifecycleError(
                     f"wait for {step}",
                     f"{kind}/{name} in {namespace} is not ready before the timeout",
-                    diagnose(kube, namespace, kind, name, collect_logs),
+                    diagnose(kube, namespace, kind, name, collect_logs, redact),
                 )
             sleep(interval)
 
@@ -496,10 +547,22 @@ def up(
     wall=time.time,
     sleep=time.sleep,
 ) -> dict:
+    """SPEC 5 steps 2-5. A failure leaves as LifecycleError or KubeError whose text holds no secret of the
+    environment (see `secured`)."""
+    redact = _redact.Redactor()
+    try:
+        return _up(kube, request, redact, check_mode, want_diff, clock, wall, sleep)
+    except (LifecycleError, KubeError) as exc:
+        raise secured(exc, redact) from None
+
+
+def _up(kube, request: UpRequest, redact, check_mode, want_diff, clock, wall, sleep) -> dict:
     started = clock()
     deadline = started + request.timeout
     live_ns = kube.get("Namespace", request.namespace)
     state = ownership(live_ns, request.pr["repository"])
+    # ours (or about to be): a report may mask what its Secrets hold
+    redact.load_later(lambda: namespace_secret_values(kube, request.namespace))
     if state == "missing" and not request.create:
         return {
             "changed": False,
@@ -542,6 +605,7 @@ def up(
         kept[ANN_READY] = annotations[ANN_READY]
     namespace_obj["metadata"]["annotations"].update(kept)
     secrets = _render.secret_values(objects)
+    redact.add(secrets)
     changed, results, diffs = apply_all(kube, objects, check_mode, live_ns is not None, want_diff, clock, sleep)
     result = {
         "changed": changed,
@@ -571,7 +635,7 @@ def up(
     if changed:
         namespace_obj["metadata"]["annotations"][ANN_UPDATED] = updated_at
         kube.apply(namespace_obj)
-    wait_ready(kube, request.namespace, request.config, deadline, clock, sleep, request.collect_logs)
+    wait_ready(kube, request.namespace, request.config, deadline, clock, sleep, request.collect_logs, redact=redact)
     if request.health_check:
         fetch = (
             http_health_fetch(request.health_url)

@@ -170,3 +170,186 @@ def test_apply_gives_up_when_the_binding_never_takes_effect():
     with pytest.raises(_lifecycle.KubeError):
         _lifecycle.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
     assert clock.now >= _lifecycle.BINDING_GRACE
+
+
+# ------------------------------------------------------------------ failure reports are public (SPEC 7)
+
+import re  # noqa: E402
+import secrets as _secrets  # noqa: E402
+
+from fake_kube import FakeKube  # noqa: E402
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config  # noqa: E402
+
+NS = "shop-pr-1"
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _token(length=32):
+    return "".join(_secrets.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(length))
+
+
+def _assert_hidden(text, values):
+    for value in values:
+        assert value not in text
+        assert value[:8] not in text  # not even where a line was cut
+
+
+def _environment_with_secrets(kube):
+    """The Secrets operators and the platform write, a user's Secret, and an app that prints them."""
+    pg, mongo, redis, access, secret_key, token = (_token() for _ in range(6))
+    uri = f"postgresql://app:{pg}@postgresql-rw.{NS}:5432/app"
+    mongo_uri = f"mongodb://app:{mongo}@mongodb-0.mongodb-svc.{NS}.svc.cluster.local:27017/app?replicaSet=mongodb"
+    for name, data in (
+        ("postgresql-app", {"uri": uri, "password": pg, "host": "postgresql-rw", "port": "5432", "user": "app"}),
+        ("mongodb-app", {"connectionString.standard": mongo_uri, "username": "app", "password": mongo}),
+        ("redis", {"password": redis, "url": f"redis://:{redis}@redis:6379/0"}),
+        ("minio", {"accessKey": access, "secretKey": secret_key}),
+        ("extra", {"API_TOKEN": token}),
+    ):
+        kube.put({"kind": "Secret", "metadata": {"name": name, "namespace": NS}, "stringData": data})
+    kube.put(
+        {
+            "kind": "Pod",
+            "metadata": {"name": "app-1", "namespace": NS},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "app",
+                        "ready": False,
+                        "restartCount": 3,
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    }
+                ]
+            },
+        }
+    )
+    kube.logs[("app-1", "app")] = "\n".join(
+        [
+            f"\x1b[31mERROR\x1b[0m cannot connect to {uri.replace('postgresql-rw.' + NS, '10.43.0.12')}: refused",
+            f"DATABASE_URL={uri}",
+            f"redis password {redis[:10]}\x1b[0m{redis[10:]} rejected",
+            f"s3 {access} {secret_key}",
+            f"mongo {mongo_uri.replace(mongo, mongo.replace('a', '%61'))}",
+            f"token={token}",
+            "other database postgres://admin:hunter2hunter2@10.0.0.5:5432/db down",
+            "x" * 100_000 + pg,
+            "\r\x00\x07bell \u202eesrever\u202c and \x1b]0;title\x07 \x9b2J done",
+            "listening on :3000",
+        ]
+    )
+    kube.put(
+        {
+            "kind": "Event",
+            "metadata": {"name": "app.1", "namespace": NS},
+            "involvedObject": {"kind": "Pod", "name": "app-1"},
+            "reason": "Echo",
+            "message": f"started with REDIS_URL=redis://:{redis}@redis:6379/0\nand more",
+            "lastTimestamp": "2026-01-01T00:00:00Z",
+        }
+    )
+    return [pg, mongo, redis, access, secret_key, token, "hunter2hunter2"]
+
+
+def test_diagnose_masks_every_secret_of_the_namespace_and_cleans_logs():
+    kube = FakeKube()
+    hidden = _environment_with_secrets(kube)
+    details = _lifecycle.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
+    text = "\n".join(details)
+    _assert_hidden(text, hidden)
+    assert "[redacted]" in text
+    assert not [line for line in details if CONTROL.search(line)]
+    assert all(len(line) <= 300 for line in details)
+    assert len(text) <= 8000 + len(details)
+    # what helps to understand the failure stays
+    assert "pod app-1 container app: CrashLoopBackOff" in text
+    assert "ERROR cannot connect to postgresql://app:[redacted]@10.43.0.12:5432/app: refused" in text
+    assert "DATABASE_URL=[redacted]" in text
+    assert "other database postgres://admin:[redacted]@10.0.0.5:5432/db down" in text
+    assert "listening on :3000" in text
+    assert "event Pod/app-1: Echo: started with REDIS_URL=[redacted] and more" in text
+
+
+def test_diagnose_caps_the_total():
+    kube = FakeKube()
+    for pod in ("app-1", "app-2", "app-3"):
+        kube.put(
+            {
+                "kind": "Pod",
+                "metadata": {"name": pod, "namespace": NS},
+                "status": {"containerStatuses": [{"name": "app", "ready": False, "state": {"terminated": {}}}]},
+            }
+        )
+        kube.logs[(pod, "app")] = "\n".join("z" * 5000 for _ in range(40))
+    for index in range(8):
+        kube.put(
+            {
+                "kind": "Event",
+                "metadata": {"name": f"e{index}", "namespace": NS},
+                "involvedObject": {"kind": "Pod", "name": "app-1"},
+                "reason": "Spam",
+                "message": "y" * 1_000_000,
+            }
+        )
+    details = _lifecycle.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
+    assert all(len(line) <= 300 for line in details)
+    assert sum(len(line) for line in details) <= 8000
+    assert details[-1].endswith("more line(s) not shown")
+
+
+def _request(databases, timeout=30):
+    config = _config.normalise({"projectId": "shop", "databases": databases})
+    pr = {"repository": "acme/shop", "number": 1, "head_sha": "a" * 40, "branch": "b", "author": "me"}
+    return _lifecycle.UpRequest(
+        namespace=NS,
+        host=f"{NS}.example.com",
+        config=config,
+        pr=pr,
+        image="registry.example/shop@sha256:" + "1" * 64,
+        timeout=timeout,
+        health_check=False,
+    )
+
+
+def test_a_failed_up_reports_no_secret():
+    """An event that repeats the Redis URL (an app can write events and logs with anything in them)."""
+    kube = FakeKube(ready=False)
+
+    def echo(kube):
+        url = kube.secret("redis", NS)["url"]
+        kube.put(
+            {
+                "kind": "Event",
+                "metadata": {"name": "echo", "namespace": NS},
+                "involvedObject": {"kind": "Pod", "name": "redis-0"},
+                "reason": "Echo",
+                "message": f"connecting to {url}",
+            }
+        )
+
+    kube.before[("get", "Deployment", "redis")] = echo
+    clock = Clock()
+    with pytest.raises(_lifecycle.LifecycleError) as raised:
+        _lifecycle.up(kube, _request({"redis": True}), clock=clock, sleep=clock.sleep)
+    password = kube.secret("redis", NS)["password"]
+    report = str(raised.value) + "\n".join(raised.value.details)
+    assert "event Pod/redis-0: Echo: connecting to [redacted]" in report
+    _assert_hidden(report, [password])
+    assert password in raised.value.secret_values
+
+
+def test_an_api_error_that_echoes_a_credential_is_masked():
+    """An admission policy's message may quote any field of what it refuses."""
+    kube = FakeKube()
+
+    def refuse(kube):
+        password = kube.secret("mariadb", NS)["password"]
+        raise _lifecycle.KubeError(422, "Invalid", f"denied: MYSQL_URL mysql://app:{password}@mariadb:3306/app")
+
+    kube.before[("apply", "Deployment", "app")] = refuse
+    with pytest.raises(_lifecycle.KubeError) as raised:
+        _lifecycle.up(kube, _request({"mariadb": True}))
+    password = kube.secret("mariadb", NS)["password"]
+    assert "denied: MYSQL_URL [redacted]" in str(raised.value)
+    _assert_hidden(str(raised.value), [password])
+    assert password in raised.value.secret_values
