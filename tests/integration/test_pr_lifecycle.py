@@ -300,6 +300,76 @@ def test_failure_reports_the_object_and_its_events(playbooks, kube, github, app)
     assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
 
 
+def _echo_credentials(kube, namespace, stop, seen):
+    """Once the environment's credentials exist, write events that repeat them, with terminal escapes and a
+    megabyte of text (whatever runs in a namespace can write events, as it can print logs). They are stamped
+    late so that they are among the recent events a report shows."""
+    while not stop.is_set():
+        redis, postgresql = kube.get("Secret", "redis", namespace), kube.get("Secret", "postgresql-app", namespace)
+        if redis and postgresql:
+            break
+        stop.wait(0.2)
+    else:
+        return
+    values = {**secret_values(kube, namespace, "redis"), **secret_values(kube, namespace, "postgresql-app")}
+    seen.extend(values[key] for key in ("url", "uri", "password"))
+    messages = [
+        f"\x1b[31mconnecting\x1b[0m to {values['url']} and {values['uri']}",
+        f"PGPASSWORD={values['password']}\r\x1b]0;owned\x07 \u202edone",
+        "z" * 1_000_000,
+    ]
+    for index, message in enumerate(messages):
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"echo-{index}", "namespace": namespace},
+                "involvedObject": {"kind": "Pod", "name": "app", "namespace": namespace},
+                "reason": "Echo",
+                "message": message,
+                "type": "Warning",
+                "lastTimestamp": f"2099-01-01T00:00:0{index}Z",
+            }
+        )
+
+
+def test_a_failure_comment_masks_cleans_and_fits(playbooks, kube, github, operators, app):
+    """SPEC 7: what the failed comment shows of the namespace is public; credentials never reach it (nor the
+    playbook's output), and however much text the namespace holds, the comment is posted."""
+    import threading
+
+    path = app.config(
+        {
+            "projectId": "shop",
+            "databases": {"postgresql": True, "redis": True},
+            "app": {"envFrom": [{"secretRef": {"name": "not-created"}}]},
+        }
+    )
+    stop, seen = threading.Event(), []
+    echo = threading.Thread(target=_echo_credentials, args=(kube, app.namespace, stop, seen), daemon=True)
+    echo.start()
+    try:
+        result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_timeout=20)
+    finally:
+        stop.set()
+        echo.join(10)
+    assert result.rc != 0
+    assert len(seen) == 3, "the credentials were never written"
+    for value in seen:
+        assert value not in result.stdout + result.stderr
+    (comment,) = comments(github, app.number)
+    body = comment["body"]
+    assert "Preview environment: failed" in body
+    assert "Failed step: wait for app" in body
+    assert "event Pod/app: Echo: connecting to [redacted] and [redacted]" in body
+    assert "PGPASSWORD=[redacted]" in body
+    assert "\x1b" not in body and "\u202e" not in body and "\r" not in body
+    assert len(body) <= 65536
+    for value in seen:
+        assert value not in body
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
 def test_health_check_through_a_real_http_server(playbooks, kube, github, app):
     """The health check runs in the playbook, here against a real HTTP server on loopback."""
     import http.server
