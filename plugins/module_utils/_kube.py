@@ -206,9 +206,15 @@ class Kube:
             raise
         return True
 
-    def create(self, obj: dict) -> dict:
+    def create(self, obj: dict, dry_run: bool = False, field_manager: str | None = None) -> dict:
+        """POST: fails with 409 AlreadyExists when the object exists (what create-once needs)."""
         meta = obj["metadata"]
-        return self.request("POST", _path(obj["kind"], meta.get("namespace")), body=obj)
+        query = {}
+        if dry_run:
+            query["dryRun"] = "All"
+        if field_manager:
+            query["fieldManager"] = field_manager
+        return self.request("POST", _path(obj["kind"], meta.get("namespace")), body=obj, query=query or None)
 
     def update(self, obj: dict) -> dict:
         meta = obj["metadata"]

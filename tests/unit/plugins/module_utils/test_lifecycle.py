@@ -190,9 +190,9 @@ def _token(length=32):
 
 
 def _assert_hidden(text, values):
-    for value in values:
-        assert value not in text
-        assert value[:8] not in text  # not even where a line was cut
+    """No value, not even its beginning (where a line was cut), is in `text`; a failure names them by index only."""
+    shown = [index for index, value in enumerate(values) if value in text or value[:8] in text]
+    assert not shown, f"secret values #{shown} are in the report"
 
 
 def _environment_with_secrets(kube):
@@ -353,3 +353,115 @@ def test_an_api_error_that_echoes_a_credential_is_masked():
     assert "denied: MYSQL_URL [redacted]" in str(raised.value)
     _assert_hidden(str(raised.value), [password])
     assert password in raised.value.secret_values
+
+
+# ------------------------------------------------------------------ credentials are created once (SPEC 4.2)
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _render  # noqa: E402
+
+GENERATED = {"redis": True, "mariadb": True, "minio": True, "mongodb": True}
+CREDENTIAL_SECRETS = {"redis": "redis", "mariadb": "mariadb", "minio": "minio", "mongodb": "mongodb-app-password"}
+
+
+def _credential_secret(db, creds):
+    """The Secret as pr_up writes it (what another run would have created)."""
+    data = dict(creds)
+    if db == "redis":
+        data["url"] = f"redis://:{creds['password']}@redis:6379/0"
+    if db == "mariadb":
+        data["url"] = f"mysql://app:{creds['password']}@mariadb:3306/app"
+    labels = {**_render.MANAGED, "app.kubernetes.io/name": db, "app.kubernetes.io/part-of": "k8s-ee"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": CREDENTIAL_SECRETS[db], "namespace": NS, "labels": labels},
+        "type": "Opaque",
+        "stringData": data,
+    }
+
+
+def _actions(result, kind="Secret"):
+    return {o["name"]: o["action"] for o in result["objects"] if o["kind"] == kind}
+
+
+def test_credentials_are_created_with_post_once_and_a_rerun_writes_nothing():
+    kube = FakeKube()
+    first = _lifecycle.up(kube, _request(GENERATED))
+    names = set(CREDENTIAL_SECRETS.values())
+    assert {("create", "Secret", name) for name in names} <= set(kube.writes)
+    assert not [w for w in kube.writes if w[0] == "apply" and w[1:] in {("Secret", n) for n in names}]
+    assert {name: _actions(first)[name] for name in names} == dict.fromkeys(names, "created")
+    stored = {name: kube.secret(name, NS) for name in names}
+    writes = len(kube.writes)
+    again = _lifecycle.up(kube, _request(GENERATED))
+    assert again["changed"] is False
+    assert set(_actions(again).values()) == {"unchanged"}
+    assert len(kube.writes) == writes
+    assert {name: kube.secret(name, NS) for name in names} == stored
+
+
+def test_a_run_that_loses_the_race_uses_the_credentials_of_the_run_that_won():
+    """Both runs found no namespace; the other one created the credentials while this one applied the frame."""
+    kube = FakeKube()
+    winner = {}
+
+    def other_run(kube):
+        winner.update(
+            redis={"password": _token()},
+            mariadb={"rootPassword": _token(), "password": _token()},
+            minio={"accessKey": "app" + _token(17).lower(), "secretKey": _token()},
+            mongodb={"password": _token()},
+        )
+        for db, creds in winner.items():
+            kube.put(_credential_secret(db, creds))
+
+    kube.before[("apply", "NetworkPolicy", "allow-operators")] = other_run
+    result = _lifecycle.up(kube, _request(GENERATED))
+    kept = all(
+        all(kube.secret(name, NS)[key] == value for key, value in winner[db].items())
+        for db, name in CREDENTIAL_SECRETS.items()
+    )
+    assert kept, "a credential of the run that won was replaced"
+    config = kube.secret("minio-env-configuration", NS)["config.env"]
+    made_of = f'"{winner["minio"]["accessKey"]}"' in config and f'"{winner["minio"]["secretKey"]}"' in config
+    assert made_of, "minio-env-configuration is not made of the credentials in use"
+    assert {_actions(result)[name] for name in CREDENTIAL_SECRETS.values()} == {"unchanged"}
+    assert set(winner["redis"].values()) <= set(result["secret_values"])
+
+
+def test_an_existing_credential_is_kept_and_only_what_is_missing_added():
+    kube = FakeKube()
+    _lifecycle.up(kube, _request({"redis": True}))
+    stored = kube.objects[kube.key("Secret", "redis", NS)]
+    password = kube.secret("redis", NS)["password"]
+    del stored["data"]["url"]  # an older Secret, without what is made of the password
+
+    def rewritten_meanwhile(kube):  # another run completes it first: the guarded write is refused, then not needed
+        kube.put({**stored, "stringData": {"url": f"redis://:{password}@redis:6379/0"}})
+
+    kube.before[("apply", "Secret", "redis")] = rewritten_meanwhile
+    result = _lifecycle.up(kube, _request({"redis": True}))
+    assert kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    assert _actions(result)["redis"] == "unchanged"
+
+    del kube.objects[kube.key("Secret", "redis", NS)]["data"]["url"]
+    result = _lifecycle.up(kube, _request({"redis": True}))
+    assert kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    assert _actions(result)["redis"] == "configured"
+
+
+def test_check_mode_writes_no_credential():
+    kube = FakeKube()
+    result = _lifecycle.up(kube, _request(GENERATED), check_mode=True, want_diff=True)
+    assert kube.writes == []
+    assert set(_actions(result).values()) == {"created"}
+    assert all(
+        d["after"]["stringData"] == dict.fromkeys(d["after"]["stringData"], "VALUE_HIDDEN")
+        for d in result["diff"]
+        if d["after"].get("kind") == "Secret"
+    )
+    _lifecycle.up(kube, _request({"redis": True}))
+    writes = list(kube.writes)
+    result = _lifecycle.up(kube, _request(GENERATED), check_mode=True)
+    assert kube.writes == writes
+    assert _actions(result)["redis"] == "unchanged" and _actions(result)["mariadb"] == "created"
