@@ -17,7 +17,7 @@ description:
     O(timeout).
   - Generated credentials are created once and never change; they are never returned or logged.
   - On failure, the message and RV(details) hold no secret of the environment (generated credentials, the values of its
-    Secrets, passwords in URIs are masked), no control characters or terminal escapes, and are length-capped:
+    Secrets, passwords in URIs are masked), no control characters or terminal escapes, and are length-capped, because
     they are meant for a public pull request comment.
   - With O(state=absent), deletes the namespace and waits until it is gone. A missing namespace is success; a
     namespace of another repository is refused; a preserved one is kept.
