@@ -186,7 +186,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2
 
 
 def _token(length=32):
-    return "".join(_secrets.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(length))
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(_secrets.choice(alphabet) for _index in range(length))
 
 
 def _assert_hidden(text, values):
@@ -197,7 +198,7 @@ def _assert_hidden(text, values):
 
 def _environment_with_secrets(kube):
     """The Secrets operators and the platform write, a user's Secret, and an app that prints them."""
-    pg, mongo, redis, access, secret_key, token = (_token() for _ in range(6))
+    pg, mongo, redis, access, secret_key, token = (_token() for _index in range(6))
     uri = f"postgresql://app:{pg}@postgresql-rw.{NS}:5432/app"
     mongo_uri = f"mongodb://app:{mongo}@mongodb-0.mongodb-svc.{NS}.svc.cluster.local:27017/app?replicaSet=mongodb"
     for name, data in (
@@ -280,7 +281,7 @@ def test_diagnose_caps_the_total():
                 "status": {"containerStatuses": [{"name": "app", "ready": False, "state": {"terminated": {}}}]},
             }
         )
-        kube.logs[(pod, "app")] = "\n".join("z" * 5000 for _ in range(40))
+        kube.logs[(pod, "app")] = "\n".join("z" * 5000 for _index in range(40))
     for index in range(8):
         kube.put(
             {
