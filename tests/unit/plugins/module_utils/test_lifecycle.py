@@ -336,7 +336,8 @@ def test_a_failed_up_reports_no_secret():
     report = str(raised.value) + "\n".join(raised.value.details)
     assert "event Pod/redis-0: Echo: connecting to [redacted]" in report
     _assert_hidden(report, [password])
-    assert password in raised.value.secret_values
+    kept_out = password in raised.value.secret_values
+    assert kept_out, "the password is not among the values to keep out of the output"
 
 
 def test_an_api_error_that_echoes_a_credential_is_masked():
@@ -353,7 +354,8 @@ def test_an_api_error_that_echoes_a_credential_is_masked():
     password = kube.secret("mariadb", NS)["password"]
     assert "denied: MYSQL_URL [redacted]" in str(raised.value)
     _assert_hidden(str(raised.value), [password])
-    assert password in raised.value.secret_values
+    kept_out = password in raised.value.secret_values
+    assert kept_out, "the password is not among the values to keep out of the output"
 
 
 # ------------------------------------------------------------------ credentials are created once (SPEC 4.2)
@@ -398,7 +400,8 @@ def test_credentials_are_created_with_post_once_and_a_rerun_writes_nothing():
     assert again["changed"] is False
     assert set(_actions(again).values()) == {"unchanged"}
     assert len(kube.writes) == writes
-    assert {name: kube.secret(name, NS) for name in names} == stored
+    same = {name: kube.secret(name, NS) for name in names} == stored
+    assert same, "a credential changed on the re-run"
 
 
 def test_a_run_that_loses_the_race_uses_the_credentials_of_the_run_that_won():
@@ -427,7 +430,8 @@ def test_a_run_that_loses_the_race_uses_the_credentials_of_the_run_that_won():
     made_of = f'"{winner["minio"]["accessKey"]}"' in config and f'"{winner["minio"]["secretKey"]}"' in config
     assert made_of, "minio-env-configuration is not made of the credentials in use"
     assert {_actions(result)[name] for name in CREDENTIAL_SECRETS.values()} == {"unchanged"}
-    assert set(winner["redis"].values()) <= set(result["secret_values"])
+    kept_out = set(winner["redis"].values()) <= set(result["secret_values"])
+    assert kept_out, "the credentials in use are not among the values to keep out of the output"
 
 
 def test_an_existing_credential_is_kept_and_only_what_is_missing_added():
@@ -442,12 +446,14 @@ def test_an_existing_credential_is_kept_and_only_what_is_missing_added():
 
     kube.before[("apply", "Secret", "redis")] = rewritten_meanwhile
     result = _lifecycle.up(kube, _request({"redis": True}))
-    assert kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    same = kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    assert same, "the password changed or the URL is not made of it"
     assert _actions(result)["redis"] == "unchanged"
 
     del kube.objects[kube.key("Secret", "redis", NS)]["data"]["url"]
     result = _lifecycle.up(kube, _request({"redis": True}))
-    assert kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    same = kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    assert same, "the password changed or the URL is not made of it"
     assert _actions(result)["redis"] == "configured"
 
 
