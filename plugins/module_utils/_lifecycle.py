@@ -340,6 +340,7 @@ def settle_credentials(
     namespace: str,
     enabled: list[str],
     live: dict,
+    proposed: dict,
     check_mode: bool,
     namespace_exists: bool,
     want_diff: bool,
@@ -348,10 +349,10 @@ def settle_credentials(
     grace: dict | None = None,
 ):
     """SPEC 4.2: credentials are generated on the first deploy and never change. A missing credential Secret is
-    created (POST, refused with 409 when it exists by then); an existing one is taken as it is: only keys it lacks
-    are generated and what is made of them is updated, under a resourceVersion precondition. When another run
-    got there first (409), its Secret is read again and its values used. Returns (credentials per database,
-    changed, results, diffs) like apply_all."""
+    created with the `proposed` credentials (POST, refused with 409 when it exists by then); an existing one
+    (`live`, or read after a 409) is taken as it is: only keys it lacks are generated and what is made of them is
+    updated, under a resourceVersion precondition. When another run got there first, its values are used.
+    Returns (credentials per database, changed, results, diffs) like apply_all."""
     grace = {} if grace is None else grace
 
     def authorized(call, *args, **kwargs):
@@ -364,7 +365,7 @@ def settle_credentials(
             continue
         current = live.get(db)
         for _attempt in range(CREDENTIAL_ATTEMPTS):
-            db_creds = _render.credentials([db], {db: _decoded(current)} if current else {})[db]
+            db_creds = _render.credentials([db], {db: _decoded(current) if current else proposed[db]})[db]
             wanted = _render.credential_secret(namespace, db, db_creds)
             try:
                 action = _write_once(kube, wanted, current, check_mode, namespace_exists, authorized)
@@ -442,16 +443,8 @@ DETAILS_MAX = 8000
 LOG_LINES = 15
 LOG_BYTES = 65536
 MESSAGE_MAX = 2000
-# Secrets to read one by one when the namespace's Secrets cannot be listed: the platform's and the operators'.
-CREDENTIAL_SECRETS = (
-    "postgresql-app",
-    "mongodb-app",
-    "mongodb-app-password",
-    "redis",
-    "mariadb",
-    "minio",
-    "minio-env-configuration",
-)
+# Secrets to read one by one when the namespace's Secrets cannot be listed: the operators' and the platform's.
+REPORT_SECRETS = ("postgresql-app", "mongodb-app", *_render.CREDENTIAL_SECRETS.values(), "minio-env-configuration")
 
 
 def namespace_secret_values(kube, namespace: str) -> list[str]:
@@ -461,7 +454,7 @@ def namespace_secret_values(kube, namespace: str) -> list[str]:
     except KubeError as exc:
         secrets = []
         if exc.status:  # the API answered (a CI identity without list, say): read the credentials one by one
-            for name in CREDENTIAL_SECRETS:
+            for name in REPORT_SECRETS:
                 try:
                     secrets.append(kube.get("Secret", name, namespace) or {})
                 except KubeError:
@@ -712,9 +705,9 @@ def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, slee
     exists, grace = live_ns is not None, {}
     changed, results, diffs = apply_all(kube, objects[:frame], check_mode, exists, want_diff, clock, sleep, grace)
     settled, *outcome = settle_credentials(
-        kube, request.namespace, enabled, live_creds, check_mode, exists, want_diff, clock, sleep, grace
+        kube, request.namespace, enabled, live_creds, creds, check_mode, exists, want_diff, clock, sleep, grace
     )
-    if settled != creds:  # another run made them first: what is made of them follows
+    if settled != creds:  # another run made them first (or one was incomplete): what is made of them follows
         objects = objects[:frame] + rendered(settled)[frame - (1 if binding else 0) :]
     secrets = _render.secret_values(objects)
     mask.add(secrets)
