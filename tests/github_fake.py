@@ -314,8 +314,31 @@ class FakeGitHub:
 
         return Handler
 
+    # GitHub refuses a comment body longer than this many characters (422, "body is too long").
+    BODY_LIMIT = 65536
+
+    def _too_long(self, body):
+        if len(body["body"]) <= self.BODY_LIMIT:
+            return None
+        error = {
+            "resource": "IssueComment",
+            "code": "custom",
+            "field": "body",
+            "message": f"body is too long (maximum is {self.BODY_LIMIT} characters)",
+        }
+        payload = {
+            "message": "Validation Failed",
+            "errors": [error],
+            "documentation_url": "https://docs.github.com/rest",
+        }
+        return 422, payload, None
+
     def _route(self, method, template, params, query, body):
         not_found = (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, None)
+        if method in ("POST", "PATCH") and "comments" in template and "reactions" not in template:
+            refused = self._too_long(body)
+            if refused:
+                return refused
         if template == "/repos/{owner}/{repo}/issues/{issue_number}/comments":
             owner, repo, number = params
             key = (f"{owner}/{repo}".lower(), int(number))

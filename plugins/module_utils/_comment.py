@@ -120,9 +120,45 @@ def render(state: str, namespace: str | None, **info) -> str:
         lines += ["", info["note"]]
     if state == "failed" and info.get("details"):
         lines += ["", "<details><summary>What was not ready</summary>", ""]
-        lines += _fence([str(d) for d in info["details"]][:40])
+        lines += _fence([_cut(str(d), DETAIL_MAX) for d in info["details"]][:40])
         lines += ["", "</details>"]
-    return "\n".join(lines) + "\n"
+    return _cap("\n".join(lines) + "\n")
+
+
+# GitHub refuses a comment body longer than 65,536 characters; a body is kept below that, counted in UTF-8 bytes
+# (never fewer than characters), with room to spare.
+BODY_MAX = 60000
+DETAIL_MAX = 1000
+CUT_NOTE = "_(cut: the full text was longer than a comment may be; see the job's log)_"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cap(body: str) -> str:
+    """`body` within BODY_MAX: cut at a line, a code block or <details> left open closed again, and a note. The
+    marker on the first line stays."""
+    if len(body.encode()) <= BODY_MAX:
+        return body
+    room = BODY_MAX - len(CUT_NOTE.encode()) - 200  # closing fence and </details>
+    kept, size, fence, opened = [], 0, None, 0
+    for line in body.split("\n"):
+        line = _cut(line, room // 2)
+        if size + len(line.encode()) + 1 > room:
+            break
+        kept.append(line)
+        size += len(line.encode()) + 1
+        if fence is None and line.startswith("```"):
+            fence = line[: len(line) - len(line.lstrip("`"))]
+        elif fence is not None:
+            fence = None if line.strip() == fence else fence
+        else:
+            opened += line.count("<details>") - line.count("</details>")
+    if fence is not None:
+        kept.append(fence)
+    kept += ["", CUT_NOTE] + ["", "</details>"] * max(opened, 0)
+    return "\n".join(kept) + "\n"
 
 
 PRESERVE_MARKER = "<!-- k8s-ee:preserve -->"

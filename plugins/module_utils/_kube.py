@@ -206,9 +206,15 @@ class Kube:
             raise
         return True
 
-    def create(self, obj: dict) -> dict:
+    def create(self, obj: dict, dry_run: bool = False, field_manager: str | None = None) -> dict:
+        """POST: fails with 409 AlreadyExists when the object exists (what create-once needs)."""
         meta = obj["metadata"]
-        return self.request("POST", _path(obj["kind"], meta.get("namespace")), body=obj)
+        query = {}
+        if dry_run:
+            query["dryRun"] = "All"
+        if field_manager:
+            query["fieldManager"] = field_manager
+        return self.request("POST", _path(obj["kind"], meta.get("namespace")), body=obj, query=query or None)
 
     def update(self, obj: dict) -> dict:
         meta = obj["metadata"]
@@ -223,16 +229,26 @@ class Kube:
         )
         return review.get("status", {}).get("userInfo", {}).get("username", "")
 
-    def pod_log(self, namespace: str, pod: str, container: str, lines: int = 20, previous: bool = False) -> str:
-        status, data = self.raw(
-            "GET",
-            _path("Pod", namespace, pod, "log"),
-            query={"container": container, "tailLines": lines, "previous": str(previous).lower()},
-            accept="text/plain",
-            timeout=10,
-        )
+    def pod_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        lines: int = 20,
+        previous: bool = False,
+        limit_bytes: int | None = None,
+    ) -> str:
+        """The last `lines` lines of a container's log; with `limit_bytes`, at most that many bytes of them, without
+        a last line the limit cut."""
+        query = {"container": container, "tailLines": lines, "previous": str(previous).lower()}
+        if limit_bytes:
+            query["limitBytes"] = limit_bytes
+        path = _path("Pod", namespace, pod, "log")
+        status, data = self.raw("GET", path, query=query, accept="text/plain", timeout=10)
         if status >= 400:
             raise KubeError(status, "", f"no log (HTTP {status})")
+        if limit_bytes and len(data) >= limit_bytes:
+            data = data[: data.rfind(b"\n") + 1]
         return data.decode(errors="replace")
 
 

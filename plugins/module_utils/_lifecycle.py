@@ -5,15 +5,17 @@ server-side apply of every object, waiting for readiness under one deadline, the
 
 from __future__ import annotations
 
+import base64
+import copy
 import datetime
 import re
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _redact, _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases, safe_http_path, show
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError, comparable, redact
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import FIELD_MANAGER, KubeError, comparable, redact
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_quota
 
 EPHEMERAL_SELECTOR = f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]},{_naming.TYPE_LABEL[0]}={_naming.TYPE_LABEL[1]}"
@@ -203,23 +205,25 @@ def api_endpoints(kube) -> list[dict]:
 
 
 def live_credentials(kube, namespace: str, enabled: list[str]) -> dict:
-    """Values of the generated Secrets that already exist (they never change once made)."""
-    import base64
-
+    """The Secrets of generated credentials that exist (database -> the Secret as read)."""
     live = {}
-    names = {"redis": "redis", "mariadb": "mariadb", "minio": "minio", "mongodb": "mongodb-app-password"}
     for db in enabled:
-        if db not in names:
-            continue
-        secret = kube.get("Secret", names[db], namespace)
-        if secret and secret.get("data"):
-            live[db] = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        if db in _render.CREDENTIAL_SECRETS:
+            secret = kube.get("Secret", _render.CREDENTIAL_SECRETS[db], namespace)
+            if secret:
+                live[db] = secret
     return live
+
+
+def _decoded(secret: dict) -> dict:
+    return {key: base64.b64decode(value).decode() for key, value in (secret.get("data") or {}).items()}
 
 
 # ------------------------------------------------------------------ apply
 
 
+# Kinds that frame an environment: applied before its credentials are settled and its workloads applied.
+FRAME_KINDS = ("Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy")
 ENVIRONMENT_ROLE = "k8s-ee-environment"
 ACCESS_BINDING = "k8s-ee-ci"
 BINDING_GRACE = 10.0  # seconds a fresh RoleBinding may take to reach the authorizer
@@ -264,12 +268,15 @@ def apply_all(
     want_diff: bool,
     clock=time.monotonic,
     sleep=time.sleep,
+    grace: dict | None = None,
 ):
-    """Apply in order; return (changed, per-object results, diffs)."""
+    """Apply in order; return (changed, per-object results, diffs). `grace` carries when the access RoleBinding
+    was created from one call to the next (see `_authorized`)."""
     results, diffs = [], []
     changed = False
-    bound_at = None
+    grace = {} if grace is None else grace
     for obj in objects:
+        bound_at = grace.get("bound_at")
         meta = obj["metadata"]
         if check_mode and not namespace_exists and obj["kind"] != "Namespace":
             # nothing exists inside a namespace not yet created (and a CI identity may not even look there yet)
@@ -278,7 +285,7 @@ def apply_all(
             live = _authorized(bound_at, clock, sleep, kube.get, obj["kind"], meta["name"], meta.get("namespace"))
             after = _authorized(bound_at, clock, sleep, kube.apply, obj, dry_run=check_mode)
         if obj["kind"] == "RoleBinding" and live is None and not check_mode:
-            bound_at = clock()
+            grace["bound_at"] = clock()
         if live is None:
             action = "created"
         elif check_mode:
@@ -299,6 +306,95 @@ def apply_all(
                 )
         results.append({"kind": obj["kind"], "name": meta["name"], "action": action})
     return changed, results, diffs
+
+
+# ------------------------------------------------------------------ generated credentials
+
+CREDENTIAL_ATTEMPTS = 5
+
+
+def _holds(live: dict, wanted: dict) -> bool:
+    """Whether the live Secret already has everything of `wanted` (values, labels, type)."""
+    values, labels = _decoded(live), live["metadata"].get("labels") or {}
+    return (
+        all(values.get(key) == value for key, value in wanted["stringData"].items())
+        and all(labels.get(key) == value for key, value in wanted["metadata"]["labels"].items())
+        and live.get("type", "Opaque") == wanted["type"]
+    )
+
+
+def _write_once(kube, wanted: dict, live: dict | None, check_mode: bool, namespace_exists: bool, authorized) -> str:
+    if live is None:
+        if namespace_exists or not check_mode:
+            authorized(kube.create, wanted, dry_run=check_mode, field_manager=FIELD_MANAGER)
+        return "created"
+    if _holds(live, wanted):
+        return "unchanged"
+    guarded = copy.deepcopy(wanted)
+    guarded["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+    authorized(kube.apply, guarded, dry_run=check_mode)
+    return "configured"
+
+
+def settle_credentials(
+    kube,
+    namespace: str,
+    enabled: list[str],
+    live: dict,
+    proposed: dict,
+    check_mode: bool,
+    namespace_exists: bool,
+    want_diff: bool,
+    clock=time.monotonic,
+    sleep=time.sleep,
+    grace: dict | None = None,
+):
+    """SPEC 4.2: credentials are generated on the first deploy and never change. A missing credential Secret is
+    created with the `proposed` credentials (POST, refused with 409 when it exists by then); an existing one
+    (`live`, or read after a 409) is taken as it is: only keys it lacks are generated and what is made of them is
+    updated, under a resourceVersion precondition. When another run got there first, its values are used.
+    Returns (credentials per database, changed, results, diffs) like apply_all."""
+    grace = {} if grace is None else grace
+
+    def authorized(call, *args, **kwargs):
+        return _authorized(grace.get("bound_at"), clock, sleep, call, *args, **kwargs)
+
+    creds, results, diffs, changed = {}, [], [], False
+    for db in enabled:
+        name = _render.CREDENTIAL_SECRETS.get(db)
+        if name is None:
+            continue
+        current = live.get(db)
+        for _attempt in range(CREDENTIAL_ATTEMPTS):
+            db_creds = _render.credentials([db], {db: _decoded(current) if current else proposed[db]})[db]
+            wanted = _render.credential_secret(namespace, db, db_creds)
+            try:
+                action = _write_once(kube, wanted, current, check_mode, namespace_exists, authorized)
+                break
+            except KubeError as exc:
+                if exc.status != 409:
+                    raise
+                current = authorized(kube.get, "Secret", name, namespace)  # made or changed meanwhile: use it
+        else:
+            raise LifecycleError(
+                "credentials",
+                f"Secret {name} in {namespace} changed {CREDENTIAL_ATTEMPTS} times while it was being written; "
+                "run pr_up again",
+            )
+        creds[db] = db_creds
+        results.append({"kind": "Secret", "name": name, "action": action})
+        if action != "unchanged":
+            changed = True
+            if want_diff:
+                diffs.append(
+                    {
+                        "before": redact(comparable(current)) or {},
+                        "after": redact(wanted),
+                        "before_header": f"Secret/{name}",
+                        "after_header": f"Secret/{name}",
+                    }
+                )
+    return creds, changed, results, diffs
 
 
 # ------------------------------------------------------------------ readiness
@@ -341,8 +437,49 @@ READY_CHECKS = {
 }
 
 
-def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> list[str]:
-    """Recent events of the namespace and the state of unready pods (and their last log lines)."""
+# What a failure report may hold (it goes to a public pull request comment): characters per line, characters in
+# all, log lines and log bytes per container, characters of the message.
+DETAIL_LINE_MAX = 300
+DETAILS_MAX = 8000
+LOG_LINES = 15
+LOG_BYTES = 65536
+MESSAGE_MAX = 2000
+# Secrets to read one by one when the namespace's Secrets cannot be listed: the operators' and the platform's.
+REPORT_SECRETS = ("postgresql-app", "mongodb-app", *_render.CREDENTIAL_SECRETS.values(), "minio-env-configuration")
+
+
+def namespace_secret_values(kube, namespace: str) -> list[str]:
+    """The values of the namespace's Secrets (the platform's, the operators', the user's), to mask in reports."""
+    try:
+        secrets = kube.list("Secret", namespace)
+    except KubeError as exc:
+        secrets = []
+        if exc.status:  # the API answered (a CI identity without list, say): read the credentials one by one
+            for name in REPORT_SECRETS:
+                try:
+                    secrets.append(kube.get("Secret", name, namespace) or {})
+                except KubeError:
+                    continue
+    return [value for secret in secrets for value in _redact.secret_values(secret)]
+
+
+def secured(exc: Exception, mask) -> Exception:
+    """`exc` (LifecycleError or KubeError) with its message and details cleaned, masked and capped; the masked
+    values ride along as `secret_values`, for the module to keep them out of its output."""
+    message = _redact.safe_line(str(exc), mask, MESSAGE_MAX)
+    if isinstance(exc, LifecycleError):
+        out = LifecycleError(exc.step, message, _redact.safe_lines(exc.details, mask, DETAIL_LINE_MAX, DETAILS_MAX))
+    else:
+        out = KubeError(exc.status, exc.reason, message)
+    out.secret_values = mask.values()
+    return out
+
+
+def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool, mask=None) -> list[str]:
+    """Recent events of the namespace and the state of unready pods (and their last log lines), safe to show on a
+    pull request: cleaned of control characters, every secret of the namespace (and `mask`'s) masked, capped."""
+    if mask is None:
+        mask = _redact.Redactor(load=lambda: namespace_secret_values(kube, namespace))
     details = []
     try:
         events = kube.list("Event", namespace)
@@ -373,13 +510,14 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool) -> 
                         namespace,
                         pod["metadata"]["name"],
                         status["name"],
-                        lines=15,
+                        lines=LOG_LINES,
                         previous=status.get("restartCount", 0) > 0 and "terminated" not in state,
+                        limit_bytes=LOG_BYTES,
                     )
-                    details.extend(f"  log: {line}" for line in log.splitlines()[-15:])
+                    details.extend(f"  log: {line}" for line in log.splitlines()[-LOG_LINES:])
                 except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real failure
                     details.append(f"  (no log: {exc})")
-    return details
+    return _redact.safe_lines(details, mask, DETAIL_LINE_MAX, DETAILS_MAX)
 
 
 def _pods_running(kube, namespace: str, workload: dict) -> bool:
@@ -408,6 +546,7 @@ def wait_ready(
     sleep=time.sleep,
     collect_logs: bool = True,
     interval: float = 1.0,
+    mask=None,
 ) -> None:
     """Databases ready, then the app rollout complete, all before `deadline` (a `clock` value)."""
     steps = [(db, *READY_CHECKS[db]) for db in enabled_databases(config)]
@@ -421,7 +560,7 @@ def wait_ready(
                 raise LifecycleError(
                     f"wait for {step}",
                     f"{kind}/{name} in {namespace} is not ready before the timeout",
-                    diagnose(kube, namespace, kind, name, collect_logs),
+                    diagnose(kube, namespace, kind, name, collect_logs, mask),
                 )
             sleep(interval)
 
@@ -522,10 +661,22 @@ def up(
     wall=time.time,
     sleep=time.sleep,
 ) -> dict:
+    """SPEC 5 steps 2-5. A failure leaves as LifecycleError or KubeError whose text holds no secret of the
+    environment (see `secured`)."""
+    mask = _redact.Redactor()
+    try:
+        return _up(kube, request, mask, check_mode, want_diff, clock, wall, sleep)
+    except (LifecycleError, KubeError) as exc:
+        raise secured(exc, mask) from None
+
+
+def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, sleep) -> dict:
     started = clock()
     deadline = started + request.timeout
     live_ns = kube.get("Namespace", request.namespace)
     state = ownership(live_ns, request.pr["repository"])
+    # ours (or about to be): a report may mask what its Secrets hold
+    mask.load_later(lambda: namespace_secret_values(kube, request.namespace))
     if state == "missing" and not request.create:
         return {
             "changed": False,
@@ -540,7 +691,7 @@ def up(
             "secret_values": [],
         }
     quota_hard = env_quota(request.config)
-    settings = {**_render.DEFAULT_SETTINGS, **(request.settings or {})}
+    settings = _render.effective_settings(request.settings)
     refused = env_from_problems(request.config, settings)
     if refused:
         raise LifecycleError("preflight", "; ".join(refused))
@@ -554,24 +705,49 @@ def up(
     if state == "missing":
         admit(kube, quota_hard, request.max_environments)
     enabled = enabled_databases(request.config)
-    creds = _render.credentials(enabled, live_credentials(kube, request.namespace, enabled) if live_ns else {})
+    live_creds = live_credentials(kube, request.namespace, enabled) if live_ns else {}
+    creds = _render.credentials(enabled, {db: _decoded(secret) for db, secret in live_creds.items()})
     now = now_rfc3339(wall)
     annotations = (live_ns or {}).get("metadata", {}).get("annotations") or {}
     pr = {**request.pr, "now": annotations.get(ANN_UPDATED) or now}
-    objects = _render.render(
-        request.namespace, request.config, pr, request.image, request.host, request.settings, api_endpoints(kube), creds
-    )
+    endpoints = api_endpoints(kube)
+
+    def rendered(creds):
+        return _render.render(
+            request.namespace, request.config, pr, request.image, request.host, request.settings, endpoints, creds
+        )
+
+    objects = rendered(creds)
+    # the namespace and what frames it go first; the credentials are settled inside it before anything uses them
+    frame = next(i for i, obj in enumerate(objects) if obj["kind"] not in FRAME_KINDS)
     namespace_obj, quota_obj = objects[0], objects[1]
     binding = access_binding(kube.whoami(), request.namespace)
     if binding:
         objects.insert(1, binding)
+        frame += 1
     warnings = guard_quota_shrink(kube, request.namespace, quota_obj) if live_ns else []
     kept = {ANN_CREATED: annotations.get(ANN_CREATED) or now}
     if annotations.get(ANN_READY):
         kept[ANN_READY] = annotations[ANN_READY]
     namespace_obj["metadata"]["annotations"].update(kept)
+    mask.add(_render.secret_values(objects))
+    exists, grace = live_ns is not None, {}
+    changed, results, diffs = apply_all(kube, objects[:frame], check_mode, exists, want_diff, clock, sleep, grace)
+    settled, *outcome = settle_credentials(
+        kube, request.namespace, enabled, live_creds, creds, check_mode, exists, want_diff, clock, sleep, grace
+    )
+    if settled != creds:  # another run made them first (or one was incomplete): what is made of them follows
+        objects = objects[:frame] + rendered(settled)[frame - (1 if binding else 0) :]
     secrets = _render.secret_values(objects)
-    changed, results, diffs = apply_all(kube, objects, check_mode, live_ns is not None, want_diff, clock, sleep)
+    mask.add(secrets)
+    rest = [obj for obj in objects[frame:] if not _render.is_credential_secret(obj)]
+    for more_changed, more_results, more_diffs in (
+        outcome,
+        apply_all(kube, rest, check_mode, exists, want_diff, clock, sleep, grace),
+    ):
+        changed = changed or more_changed
+        results += more_results
+        diffs += more_diffs
     result = {
         "changed": changed,
         "objects": results,
@@ -600,7 +776,7 @@ def up(
     if changed:
         namespace_obj["metadata"]["annotations"][ANN_UPDATED] = updated_at
         kube.apply(namespace_obj)
-    wait_ready(kube, request.namespace, request.config, deadline, clock, sleep, request.collect_logs)
+    wait_ready(kube, request.namespace, request.config, deadline, clock, sleep, request.collect_logs, mask=mask)
     if request.health_check:
         fetch = (
             http_health_fetch(request.health_url)

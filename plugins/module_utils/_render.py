@@ -35,6 +35,11 @@ EXPORTER_PORTS = {"postgresql": 9187, "mongodb": 9216, "minio": 9000}
 # port, the MongoDB agent's mongod, the MinIO operator's health calls on the API port.
 OPERATOR_PORTS = {"postgresql": [8000], "mongodb": [27017], "minio": [9000]}
 
+# Where role operators installs each database operator (operators_cloudnative_pg_namespace,
+# operators_mongodb_namespace, operators_minio_namespace; role platform creates them): allow-operators admits these.
+# tests/unit/roles/test_operator_namespaces.py fails when the roles, the docs and this mapping disagree.
+OPERATOR_NAMESPACES = {"postgresql": "cnpg-system", "mongodb": "mongodb-operator", "minio": "minio-operator"}
+
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 
 DEFAULT_SETTINGS = {
@@ -47,14 +52,14 @@ DEFAULT_SETTINGS = {
     "dns_pod_labels": {"k8s-app": "kube-dns"},
     "observability_namespace": "observability",
     "prometheus_pod_labels": {"app.kubernetes.io/name": "prometheus"},
-    "operator_namespaces": {"postgresql": "cnpg-system", "mongodb": "mongodb", "minio": "minio-operator"},
+    "operator_namespaces": dict(OPERATOR_NAMESPACES),
     "internet_egress": True,
     "priority_class": "default-app",
     # the app runs as this non-root user whatever the image's USER is (runAsNonRoot needs a numeric user)
     "app_run_as_user": 10001,
 }
 
-# Secrets the platform generates (name -> keys); PostgreSQL's and MongoDB's connection Secrets are
+# Credentials the platform generates (database -> keys); PostgreSQL's and MongoDB's connection Secrets are
 # written by their operators.
 GENERATED_SECRETS = {
     "redis": ("password",),
@@ -62,6 +67,18 @@ GENERATED_SECRETS = {
     "minio": ("accessKey", "secretKey"),
     "mongodb": ("password",),
 }
+# The Secret that holds them (database -> name). It is created once and its credentials never change; a Secret
+# derived from it (minio-env-configuration) is rendered from what it holds.
+CREDENTIAL_SECRETS = {"redis": "redis", "mariadb": "mariadb", "minio": "minio", "mongodb": "mongodb-app-password"}
+
+
+def effective_settings(settings: dict | None) -> dict:
+    """The operator's settings over DEFAULT_SETTINGS; `operator_namespaces` is merged per database, so naming one
+    operator's namespace keeps the others' defaults."""
+    settings = settings or {}
+    merged = {**DEFAULT_SETTINGS, **settings}
+    merged["operator_namespaces"] = {**OPERATOR_NAMESPACES, **(settings.get("operator_namespaces") or {})}
+    return merged
 
 
 def new_password(length: int = 32) -> str:
@@ -80,6 +97,26 @@ def credentials(enabled: list[str], live: dict[str, dict[str, str]]) -> dict[str
         if db == "minio" and not live.get(db):
             out[db]["accessKey"] = "app" + new_password(17).lower()
     return out
+
+
+def credential_secret(namespace: str, db: str, creds: dict[str, str]) -> dict:
+    """The Secret CREDENTIAL_SECRETS[db]: the credentials and what is made of them alone (connection URLs)."""
+    data = dict(creds)
+    if db == "redis":
+        data["url"] = f"redis://:{creds['password']}@redis:6379/0"
+    elif db == "mariadb":
+        data["url"] = f"mysql://app:{creds['password']}@mariadb:3306/app"
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(CREDENTIAL_SECRETS[db], namespace, db),
+        "type": "Opaque",
+        "stringData": data,
+    }
+
+
+def is_credential_secret(obj: dict) -> bool:
+    return obj["kind"] == "Secret" and obj["metadata"]["name"] in CREDENTIAL_SECRETS.values()
 
 
 def _meta(name: str, namespace: str, component: str, **extra) -> dict:
@@ -277,13 +314,7 @@ def _mongodb_identity(namespace: str) -> list[dict]:
 def _mongodb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
     return [
         *_mongodb_identity(namespace),
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": _meta("mongodb-app-password", namespace, "mongodb"),
-            "type": "Opaque",
-            "stringData": {"password": creds["password"]},
-        },
+        credential_secret(namespace, "mongodb", creds),
         {
             "apiVersion": "mongodbcommunity.mongodb.com/v1",
             "kind": "MongoDBCommunity",
@@ -342,16 +373,9 @@ def _mongodb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
 
 
 def _redis(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
-    password = creds["password"]
     labels = {"app.kubernetes.io/name": "redis"}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": _meta("redis", namespace, "redis"),
-            "type": "Opaque",
-            "stringData": {"password": password, "url": f"redis://:{password}@redis:6379/0"},
-        },
+        credential_secret(namespace, "redis", creds),
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -402,23 +426,12 @@ def _redis(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
 
 def _mariadb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
     labels = {"app.kubernetes.io/name": "mariadb"}
-    password = creds["password"]
 
     def from_secret(name, key):
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": "mariadb", "key": key}}}
 
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": _meta("mariadb", namespace, "mariadb"),
-            "type": "Opaque",
-            "stringData": {
-                "rootPassword": creds["rootPassword"],
-                "password": password,
-                "url": f"mysql://app:{password}@mariadb:3306/app",
-            },
-        },
+        credential_secret(namespace, "mariadb", creds),
         {
             "apiVersion": "apps/v1",
             "kind": "StatefulSet",
@@ -474,13 +487,7 @@ def _mariadb(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict
 def _minio(namespace: str, db: dict, creds: dict, settings: dict) -> list[dict]:
     access, secret = creds["accessKey"], creds["secretKey"]
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": _meta("minio", namespace, "minio"),
-            "type": "Opaque",
-            "stringData": {"accessKey": access, "secretKey": secret},
-        },
+        credential_secret(namespace, "minio", creds),
         {
             "apiVersion": "v1",
             "kind": "Secret",
@@ -718,7 +725,7 @@ def render(
     creds: dict[str, dict[str, str]],
 ) -> list[dict]:
     """Every object of the environment, in apply order (SPEC 5 step 3)."""
-    settings = {**DEFAULT_SETTINGS, **(settings or {})}
+    settings = effective_settings(settings)
     url = f"https://{host}"
     objects = [
         _manifests.namespace(namespace, config, pr),

@@ -16,6 +16,9 @@ description:
     field manager C(k8s-ee). Then waits for the databases, the app rollout and the health check, all under one
     O(timeout).
   - Generated credentials are created once and never change; they are never returned or logged.
+  - On failure, the message and RV(details) hold no secret of the environment (generated credentials, the values of its
+    Secrets, passwords in URIs are masked), no control characters or terminal escapes, and are length-capped, because
+    they are meant for a public pull request comment.
   - With O(state=absent), deletes the namespace and waits until it is gone. A missing namespace is success; a
     namespace of another repository is refused; a preserved one is kept.
   - A second run with the same inputs reports C(changed=false) and writes nothing.
@@ -263,8 +266,10 @@ def main():
                 result["diff"] = diffs
             result.setdefault("state", "present")
     except LifecycleError as exc:
+        module.no_log_values.update(getattr(exc, "secret_values", ()))
         module.fail_json(msg=str(exc), step=exc.step, details=exc.details)
     except KubeError as exc:
+        module.no_log_values.update(getattr(exc, "secret_values", ()))
         module.fail_json(msg=f"Kubernetes API: {exc} (HTTP {exc.status} {exc.reason})", step="kubernetes api")
     for warning in result.pop("warnings", []):
         module.warn(warning)

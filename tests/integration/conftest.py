@@ -98,6 +98,25 @@ class Playbooks:
         argv, env = self._command(name, False, False, True, extra)
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def run_together(self, name, runs, kubeconfig=None):
+        """Start one playbook per mapping of extra variables in `runs` at once; wait for all of them."""
+        started = []
+        for index, extra in enumerate(runs):
+            argv, env = self._command(name, False, False, True, extra, kubeconfig)
+            out = (self.tmp / f"together-{time.monotonic_ns()}-{index}.out").open("w+")
+            err = (self.tmp / f"together-{time.monotonic_ns()}-{index}.err").open("w+")
+            started.append((subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True), out, err))
+        results = []
+        for proc, out, err in started:
+            proc.wait(timeout=600)
+            out.seek(0)
+            err.seek(0)
+            finished = subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
+            results.append(PlaybookResult(finished))
+            out.close()
+            err.close()
+        return results
+
     def run(self, name, check=False, diff=False, token=True, kubeconfig=None, **extra):
         argv, env = self._command(name, check, diff, token, extra, kubeconfig)
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)

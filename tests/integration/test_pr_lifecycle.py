@@ -2,11 +2,13 @@
 
 import base64
 import itertools
+import threading
 import time
 
 import pytest
 import yaml
 from conftest import IMAGE_2
+from kube_proxy import BarrierProxy
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
 
@@ -32,6 +34,12 @@ def app(tmp_path, github):
 
 def comments(github, number):
     return [c for c in github.comments_of("acme/shop", number) if MARKER in c["body"]]
+
+
+def shown(values, *texts):
+    """Which of `values` appear in `texts`, by index (a failing test must not print them either)."""
+    text = "".join(texts)
+    return [index for index, value in enumerate(values) if value in text]
 
 
 def secret_values(kube, namespace, name):
@@ -76,6 +84,94 @@ def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, oper
     again = playbooks.run("pr_down", k8s_ee_pr_number=app.number)
     assert again.rc == 0, again
     assert again.changed == 0, again
+
+
+CREDENTIAL_SECRETS = ("redis", "mariadb", "minio", "mongodb-app-password")
+
+
+class SecretHistory:
+    """Every version of the namespace's credential Secrets, as a watch delivers them (one per write)."""
+
+    def __init__(self, api, namespace):
+        from kubernetes import client, watch
+
+        self.versions = {name: [] for name in CREDENTIAL_SECRETS}
+        self.watch = watch.Watch()
+        stream = self.watch.stream(client.CoreV1Api(api).list_namespaced_secret, namespace, timeout_seconds=600)
+        self.thread = threading.Thread(target=self._record, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _record(self, stream):
+        import urllib3
+
+        try:
+            for event in stream:
+                secret = event["object"]
+                if secret.metadata.name in self.versions and event["type"] in ("ADDED", "MODIFIED"):
+                    self.versions[secret.metadata.name].append(dict(secret.data or {}))
+        except urllib3.exceptions.HTTPError:  # the namespace (or the cluster) went away after the test
+            return
+
+    def stop(self):
+        self.watch.stop()
+        return self.versions
+
+
+def test_two_first_deploys_at_once_end_with_one_set_of_credentials(playbooks, kube, api, operators, app, tmp_path):
+    """The re-run test above, raced: two pr_up runs of a new environment both find no namespace (the proxy holds
+    their first look until both made it), then both deploy. The credentials are written once and never change;
+    the databases and the app reference those, and a third run changes nothing."""
+    path = app.config(
+        {"projectId": "shop", "databases": {"redis": True, "mariadb": True, "minio": True, "mongodb": True}}
+    )
+    history = SecretHistory(api, app.namespace)
+    time.sleep(1)  # the watch is established before anything is written
+    with BarrierProxy(kube, rf"^GET /api/v1/namespaces/{app.namespace}$", parties=2) as proxy:
+        kubeconfig = proxy.kubeconfig(tmp_path / "through-proxy.kubeconfig")
+        runs = [{"k8s_ee_pr_number": app.number, "k8s_ee_config_path": path}] * 2
+        results = playbooks.run_together("pr_up", runs, kubeconfig=kubeconfig)
+    time.sleep(1)  # the last watch events arrive
+    versions = history.stop()
+    assert proxy.released, "the two runs did not both look before either created the namespace"
+    assert [r.rc for r in results] == [0, 0], results
+    for name in CREDENTIAL_SECRETS:
+        assert versions[name], f"Secret {name} was never written"
+        assert all(v == versions[name][0] for v in versions[name]), f"Secret {name} changed after it was created"
+    final = {name: secret_values(kube, app.namespace, name) for name in CREDENTIAL_SECRETS}
+    # what the database pods and the app are given is these Secrets' values
+    redis = kube.get("Deployment", "redis", app.namespace)["spec"]["template"]["spec"]["containers"][0]
+    assert redis["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "redis", "key": "password"}
+    mariadb = kube.get("StatefulSet", "mariadb", app.namespace)["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in mariadb["env"] if "valueFrom" in e} == {
+        "MARIADB_ROOT_PASSWORD": "mariadb",
+        "MARIADB_PASSWORD": "mariadb",
+    }
+    mongodb = kube.get("MongoDBCommunity", "mongodb", app.namespace)["spec"]["users"][0]
+    assert mongodb["passwordSecretRef"] == {"name": "mongodb-app-password"}
+    config = secret_values(kube, app.namespace, "minio-env-configuration")["config.env"]
+    made_of = (
+        f'MINIO_ROOT_USER="{final["minio"]["accessKey"]}"' in config
+        and f'MINIO_ROOT_PASSWORD="{final["minio"]["secretKey"]}"' in config
+    )
+    assert made_of, "minio-env-configuration is not made of the minio Secret's keys"
+    app_env = kube.get("Deployment", "app", app.namespace)["spec"]["template"]["spec"]["containers"][0]["env"]
+    refs = {e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"]) for e in app_env}
+    assert refs["REDIS_PASSWORD"] == ("redis", "password") and refs["MYSQL_PASSWORD"] == ("mariadb", "password")
+    consistent = (
+        final["redis"]["url"] == f"redis://:{final['redis']['password']}@redis:6379/0"
+        and final["mariadb"]["url"] == f"mysql://app:{final['mariadb']['password']}@mariadb:3306/app"
+    )
+    assert consistent, "a connection URL is not made of its Secret's password"
+    values = [value for secret in final.values() for value in secret.values()]
+    leaked = [shown(values, r.stdout, r.stderr) for r in results]
+    assert leaked == [[], []], "credentials (by index) in the playbooks' output"
+
+    again = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+    kept = {name: secret_values(kube, app.namespace, name) for name in CREDENTIAL_SECRETS} == final
+    assert kept, "a credential changed on the re-run"
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
 
 
 def test_new_image_rolls_pods_and_keeps_data(playbooks, kube, operators, app):
@@ -316,6 +412,75 @@ def test_failure_reports_the_object_and_its_events(playbooks, kube, github, app)
     assert "```text\nDeployment/app in " in comment["body"]  # the reason, as data
     assert "CreateContainerConfigError" in comment["body"]
     assert 'secret "not-created" not found' in comment["body"]
+    assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
+
+
+def _echo_credentials(kube, namespace, stop, seen):
+    """Once the environment's credentials exist, write events that repeat them, with terminal escapes and a
+    megabyte of text (whatever runs in a namespace can write events, as it can print logs). They are stamped
+    late so that they are among the recent events a report shows."""
+    while not stop.is_set():
+        redis, postgresql = kube.get("Secret", "redis", namespace), kube.get("Secret", "postgresql-app", namespace)
+        if redis and postgresql:
+            break
+        stop.wait(0.2)
+    else:
+        return
+    values = {**secret_values(kube, namespace, "redis"), **secret_values(kube, namespace, "postgresql-app")}
+    seen.extend(values[key] for key in ("url", "uri", "password"))
+    messages = [
+        f"\x1b[31mconnecting\x1b[0m to {values['url']} and {values['uri']}",
+        f"PGPASSWORD={values['password']}\r\x1b]0;owned\x07 \u202edone",
+        "z" * 1_000_000,
+    ]
+    for index, message in enumerate(messages):
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"echo-{index}", "namespace": namespace},
+                "involvedObject": {"kind": "Pod", "name": "app", "namespace": namespace},
+                "reason": "Echo",
+                "message": message,
+                "type": "Warning",
+                "lastTimestamp": f"2099-01-01T00:00:0{index}Z",
+            }
+        )
+
+
+def test_a_failure_comment_masks_cleans_and_fits(playbooks, kube, github, operators, app):
+    """SPEC 7: what the failed comment shows of the namespace is public; credentials never reach it (nor the
+    playbook's output), and however much text the namespace holds, the comment is posted."""
+    path = app.config(
+        {
+            "projectId": "shop",
+            "databases": {"postgresql": True, "redis": True},
+            "app": {"envFrom": [{"secretRef": {"name": "not-created"}}]},
+        }
+    )
+    stop, seen = threading.Event(), []
+    echo = threading.Thread(target=_echo_credentials, args=(kube, app.namespace, stop, seen), daemon=True)
+    echo.start()
+    try:
+        result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_timeout=20)
+    finally:
+        stop.set()
+        echo.join(10)
+    assert result.rc != 0
+    written = len(seen)
+    assert written == 3, "the credentials were never written"
+    leaked = shown(seen, result.stdout, result.stderr)
+    assert not leaked, "credentials (by index) in the playbook's output"
+    (comment,) = comments(github, app.number)
+    body = comment["body"]
+    leaked = shown(seen, body)
+    assert not leaked, "credentials (by index) in the comment"  # before anything that would print the body
+    assert "Preview environment: failed" in body
+    assert "wait for app" in body
+    assert "event Pod/app: Echo: connecting to [redacted] and [redacted]" in body
+    assert "PGPASSWORD=[redacted]" in body
+    assert "\x1b" not in body and "\u202e" not in body and "\r" not in body
+    assert len(body) <= 65536
     assert playbooks.run("pr_down", k8s_ee_pr_number=app.number).rc == 0
 
 

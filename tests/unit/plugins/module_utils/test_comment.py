@@ -47,3 +47,30 @@ def test_destroyed_and_states():
     assert "| Merged | no |" in _comment.render("destroyed", "shop-pr-1")
     with pytest.raises(ValueError, match="state: 'gone'"):
         _comment.render("gone", "shop-pr-1")
+
+
+def test_a_failed_comment_always_fits_github():
+    """GitHub refuses bodies over 65,536 characters; the rescue comment of a failure must still post."""
+    details = [f"  log: {index} " + "é" * 5000 for index in range(10_000)] + ["````", "<details>"]
+    body = _comment.render(
+        "failed",
+        "shop-pr-1",
+        step="wait for app",
+        reason="x" * 200_000,
+        details=details,
+        branch="b" * 70_000,
+        note="n" * 70_000,
+    )
+    assert len(body) <= 65_536 and len(body.encode()) <= 65_536
+    assert body.startswith(_comment.MARKER + "\n")
+    assert "### ❌ Preview environment: failed" in body
+    assert body.count("<details>") == body.count("</details>") or "```" in body
+    fences = [line for line in body.splitlines() if line.startswith("`" * 3)]
+    assert len(fences) % 2 == 0  # every code block is closed
+
+
+def test_a_long_detail_line_is_cut_and_a_small_comment_stays_as_it_is():
+    body = _comment.render("failed", "shop-pr-1", reason="r", details=["a" * 5000, "short"])
+    assert "a" * 1000 not in body and "short" in body
+    small = _comment.render("failed", "shop-pr-1", reason="r", details=["one", "two"])
+    assert small.endswith("</details>\n") and "cut:" not in small

@@ -187,14 +187,18 @@ class _Proxy:
         self.paths.append(f"get {kind}")
         return None
 
+    def list(self, kind, namespace=None, **kwargs):
+        self.paths.append(f"list {kind}")
+        return []
 
-def _config(health_path="/health", env_from=()):
+
+def _app_config(health_path="/health", env_from=()):
     return {"app": {"healthPath": health_path, "envFrom": list(env_from)}}
 
 
 def test_service_health_fetch_goes_through_the_service_proxy():
     kube = _Proxy()
-    assert _lifecycle.service_health_fetch(kube, "shop-pr-1", _config("/api/health"))() == 200
+    assert _lifecycle.service_health_fetch(kube, "shop-pr-1", _app_config("/api/health"))() == 200
     assert kube.paths == ["/api/v1/namespaces/shop-pr-1/services/http:app:http/proxy/api/health"]
 
 
@@ -214,7 +218,7 @@ def test_service_health_fetch_refuses_a_path_that_leaves_the_proxy(health_path):
     """The config reached here without env_config (or the schema changed): still no GET of another API path."""
     kube = _Proxy()
     with pytest.raises(_lifecycle.LifecycleError) as raised:
-        _lifecycle.service_health_fetch(kube, "shop-pr-1", _config(health_path))()
+        _lifecycle.service_health_fetch(kube, "shop-pr-1", _app_config(health_path))()
     assert raised.value.step == "health check"
     assert str(raised.value).startswith("app.healthPath: ")
     assert kube.paths == []
@@ -222,19 +226,19 @@ def test_service_health_fetch_refuses_a_path_that_leaves_the_proxy(health_path):
 
 def test_service_health_fetch_refuses_a_namespace_that_is_not_a_name():
     with pytest.raises(_lifecycle.LifecycleError):
-        _lifecycle.service_health_fetch(_Proxy(), "kube-system/secrets/x", _config())
+        _lifecycle.service_health_fetch(_Proxy(), "kube-system/secrets/x", _app_config())
 
 
 def test_env_from_may_not_read_the_wildcard_certificate():
     settings = {"tls_secret": "wildcard-tls"}
     refs = [{"configMapRef": {"name": "wildcard-tls"}}, {"secretRef": {"name": "mine"}}]
-    assert _lifecycle.env_from_problems(_config(env_from=refs), settings) == []
+    assert _lifecycle.env_from_problems(_app_config(env_from=refs), settings) == []
     refs.append({"secretRef": {"name": "wildcard-tls"}})
-    assert _lifecycle.env_from_problems(_config(env_from=refs), settings) == [
+    assert _lifecycle.env_from_problems(_app_config(env_from=refs), settings) == [
         'app.envFrom[2].secretRef.name: "wildcard-tls" is the platform\'s TLS certificate Secret, which is not the '
         "app's to read; name a Secret you created"
     ]
-    assert _lifecycle.env_from_problems(_config(env_from=refs), {"tls_secret": ""}) == []
+    assert _lifecycle.env_from_problems(_app_config(env_from=refs), {"tls_secret": ""}) == []
 
 
 def test_up_refuses_the_wildcard_certificate_before_applying_anything():
@@ -251,4 +255,307 @@ def test_up_refuses_the_wildcard_certificate_before_applying_anything():
         _lifecycle.up(kube, request)
     assert raised.value.step == "preflight"
     assert "app.envFrom[0].secretRef.name" in str(raised.value)
-    assert kube.paths == ["get Namespace"]
+    assert kube.paths[0] == "get Namespace"
+    assert all(path.startswith(("get ", "list ")) for path in kube.paths), kube.paths  # read, nothing written
+
+
+# ------------------------------------------------------------------ failure reports are public (SPEC 7)
+
+import re  # noqa: E402
+import secrets as _secrets  # noqa: E402
+
+from fake_kube import FakeKube  # noqa: E402
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config  # noqa: E402
+
+NS = "shop-pr-1"
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _token(length=32):
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(_secrets.choice(alphabet) for _index in range(length))
+
+
+def _assert_hidden(text, values):
+    """No value, not even its beginning (where a line was cut), is in `text`; a failure names them by index only."""
+    shown = [index for index, value in enumerate(values) if value in text or value[:8] in text]
+    assert not shown, f"secret values #{shown} are in the report"
+
+
+def _environment_with_secrets(kube):
+    """The Secrets operators and the platform write, a user's Secret, and an app that prints them."""
+    pg, mongo, redis, access, secret_key, token = (_token() for _index in range(6))
+    uri = f"postgresql://app:{pg}@postgresql-rw.{NS}:5432/app"
+    mongo_uri = f"mongodb://app:{mongo}@mongodb-0.mongodb-svc.{NS}.svc.cluster.local:27017/app?replicaSet=mongodb"
+    for name, data in (
+        ("postgresql-app", {"uri": uri, "password": pg, "host": "postgresql-rw", "port": "5432", "user": "app"}),
+        ("mongodb-app", {"connectionString.standard": mongo_uri, "username": "app", "password": mongo}),
+        ("redis", {"password": redis, "url": f"redis://:{redis}@redis:6379/0"}),
+        ("minio", {"accessKey": access, "secretKey": secret_key}),
+        ("extra", {"API_TOKEN": token}),
+    ):
+        kube.put({"kind": "Secret", "metadata": {"name": name, "namespace": NS}, "stringData": data})
+    kube.put(
+        {
+            "kind": "Pod",
+            "metadata": {"name": "app-1", "namespace": NS},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "app",
+                        "ready": False,
+                        "restartCount": 3,
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    }
+                ]
+            },
+        }
+    )
+    kube.logs[("app-1", "app")] = "\n".join(
+        [
+            f"\x1b[31mERROR\x1b[0m cannot connect to {uri.replace('postgresql-rw.' + NS, '10.43.0.12')}: refused",
+            f"DATABASE_URL={uri}",
+            f"redis password {redis[:10]}\x1b[0m{redis[10:]} rejected",
+            f"s3 {access} {secret_key}",
+            f"mongo {mongo_uri.replace(mongo, mongo.replace('a', '%61'))}",
+            f"token={token}",
+            "other database postgres://admin:hunter2hunter2@10.0.0.5:5432/db down",
+            "x" * 100_000 + pg,
+            "\r\x00\x07bell \u202eesrever\u202c and \x1b]0;title\x07 \x9b2J done",
+            "listening on :3000",
+        ]
+    )
+    kube.put(
+        {
+            "kind": "Event",
+            "metadata": {"name": "app.1", "namespace": NS},
+            "involvedObject": {"kind": "Pod", "name": "app-1"},
+            "reason": "Echo",
+            "message": f"started with REDIS_URL=redis://:{redis}@redis:6379/0\nand more",
+            "lastTimestamp": "2026-01-01T00:00:00Z",
+        }
+    )
+    return [pg, mongo, redis, access, secret_key, token, "hunter2hunter2"]
+
+
+def test_diagnose_masks_every_secret_of_the_namespace_and_cleans_logs():
+    kube = FakeKube()
+    hidden = _environment_with_secrets(kube)
+    details = _lifecycle.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
+    text = "\n".join(details)
+    _assert_hidden(text, hidden)
+    assert "[redacted]" in text
+    assert not [line for line in details if CONTROL.search(line)]
+    assert all(len(line) <= 300 for line in details)
+    assert len(text) <= 8000 + len(details)
+    # what helps to understand the failure stays
+    assert "pod app-1 container app: CrashLoopBackOff" in text
+    assert "ERROR cannot connect to postgresql://app:[redacted]@10.43.0.12:5432/app: refused" in text
+    assert "DATABASE_URL=[redacted]" in text
+    assert "other database postgres://admin:[redacted]@10.0.0.5:5432/db down" in text
+    assert "listening on :3000" in text
+    assert "event Pod/app-1: Echo: started with REDIS_URL=[redacted] and more" in text
+
+
+def test_diagnose_caps_the_total():
+    kube = FakeKube()
+    for pod in ("app-1", "app-2", "app-3"):
+        kube.put(
+            {
+                "kind": "Pod",
+                "metadata": {"name": pod, "namespace": NS},
+                "status": {"containerStatuses": [{"name": "app", "ready": False, "state": {"terminated": {}}}]},
+            }
+        )
+        kube.logs[(pod, "app")] = "\n".join("z" * 5000 for _index in range(40))
+    for index in range(8):
+        kube.put(
+            {
+                "kind": "Event",
+                "metadata": {"name": f"e{index}", "namespace": NS},
+                "involvedObject": {"kind": "Pod", "name": "app-1"},
+                "reason": "Spam",
+                "message": "y" * 1_000_000,
+            }
+        )
+    details = _lifecycle.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
+    assert all(len(line) <= 300 for line in details)
+    assert sum(len(line) for line in details) <= 8000
+    assert details[-1].endswith("more line(s) not shown")
+
+
+def _request(databases, timeout=30):
+    config = _config.normalise({"projectId": "shop", "databases": databases})
+    pr = {"repository": "acme/shop", "number": 1, "head_sha": "a" * 40, "branch": "b", "author": "me"}
+    return _lifecycle.UpRequest(
+        namespace=NS,
+        host=f"{NS}.example.com",
+        config=config,
+        pr=pr,
+        image="registry.example/shop@sha256:" + "1" * 64,
+        timeout=timeout,
+        health_check=False,
+    )
+
+
+def test_a_failed_up_reports_no_secret():
+    """An event that repeats the Redis URL (an app can write events and logs with anything in them)."""
+    kube = FakeKube(ready=False)
+
+    def echo(kube):
+        url = kube.secret("redis", NS)["url"]
+        kube.put(
+            {
+                "kind": "Event",
+                "metadata": {"name": "echo", "namespace": NS},
+                "involvedObject": {"kind": "Pod", "name": "redis-0"},
+                "reason": "Echo",
+                "message": f"connecting to {url}",
+            }
+        )
+
+    kube.before[("get", "Deployment", "redis")] = echo
+    clock = Clock()
+    with pytest.raises(_lifecycle.LifecycleError) as raised:
+        _lifecycle.up(kube, _request({"redis": True}), clock=clock, sleep=clock.sleep)
+    password = kube.secret("redis", NS)["password"]
+    report = str(raised.value) + "\n".join(raised.value.details)
+    assert "event Pod/redis-0: Echo: connecting to [redacted]" in report
+    _assert_hidden(report, [password])
+    kept_out = password in raised.value.secret_values
+    assert kept_out, "the password is not among the values to keep out of the output"
+
+
+def test_an_api_error_that_echoes_a_credential_is_masked():
+    """An admission policy's message may quote any field of what it refuses."""
+    kube = FakeKube()
+
+    def refuse(kube):
+        password = kube.secret("mariadb", NS)["password"]
+        raise _lifecycle.KubeError(422, "Invalid", f"denied: MYSQL_URL mysql://app:{password}@mariadb:3306/app")
+
+    kube.before[("apply", "Deployment", "app")] = refuse
+    with pytest.raises(_lifecycle.KubeError) as raised:
+        _lifecycle.up(kube, _request({"mariadb": True}))
+    password = kube.secret("mariadb", NS)["password"]
+    assert "denied: MYSQL_URL [redacted]" in str(raised.value)
+    _assert_hidden(str(raised.value), [password])
+    kept_out = password in raised.value.secret_values
+    assert kept_out, "the password is not among the values to keep out of the output"
+
+
+# ------------------------------------------------------------------ credentials are created once (SPEC 4.2)
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _render  # noqa: E402
+
+GENERATED = {"redis": True, "mariadb": True, "minio": True, "mongodb": True}
+CREDENTIAL_SECRETS = {"redis": "redis", "mariadb": "mariadb", "minio": "minio", "mongodb": "mongodb-app-password"}
+
+
+def _credential_secret(db, creds):
+    """The Secret as pr_up writes it (what another run would have created)."""
+    data = dict(creds)
+    if db == "redis":
+        data["url"] = f"redis://:{creds['password']}@redis:6379/0"
+    if db == "mariadb":
+        data["url"] = f"mysql://app:{creds['password']}@mariadb:3306/app"
+    labels = {**_render.MANAGED, "app.kubernetes.io/name": db, "app.kubernetes.io/part-of": "k8s-ee"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": CREDENTIAL_SECRETS[db], "namespace": NS, "labels": labels},
+        "type": "Opaque",
+        "stringData": data,
+    }
+
+
+def _actions(result, kind="Secret"):
+    return {o["name"]: o["action"] for o in result["objects"] if o["kind"] == kind}
+
+
+def test_credentials_are_created_with_post_once_and_a_rerun_writes_nothing():
+    kube = FakeKube()
+    first = _lifecycle.up(kube, _request(GENERATED))
+    names = set(CREDENTIAL_SECRETS.values())
+    assert {("create", "Secret", name) for name in names} <= set(kube.writes)
+    assert not [w for w in kube.writes if w[0] == "apply" and w[1:] in {("Secret", n) for n in names}]
+    assert {name: _actions(first)[name] for name in names} == dict.fromkeys(names, "created")
+    stored = {name: kube.secret(name, NS) for name in names}
+    writes = len(kube.writes)
+    again = _lifecycle.up(kube, _request(GENERATED))
+    assert again["changed"] is False
+    assert set(_actions(again).values()) == {"unchanged"}
+    assert len(kube.writes) == writes
+    same = {name: kube.secret(name, NS) for name in names} == stored
+    assert same, "a credential changed on the re-run"
+
+
+def test_a_run_that_loses_the_race_uses_the_credentials_of_the_run_that_won():
+    """Both runs found no namespace; the other one created the credentials while this one applied the frame."""
+    kube = FakeKube()
+    winner = {}
+
+    def other_run(kube):
+        winner.update(
+            redis={"password": _token()},
+            mariadb={"rootPassword": _token(), "password": _token()},
+            minio={"accessKey": "app" + _token(17).lower(), "secretKey": _token()},
+            mongodb={"password": _token()},
+        )
+        for db, creds in winner.items():
+            kube.put(_credential_secret(db, creds))
+
+    kube.before[("apply", "NetworkPolicy", "allow-operators")] = other_run
+    result = _lifecycle.up(kube, _request(GENERATED))
+    kept = all(
+        all(kube.secret(name, NS)[key] == value for key, value in winner[db].items())
+        for db, name in CREDENTIAL_SECRETS.items()
+    )
+    assert kept, "a credential of the run that won was replaced"
+    config = kube.secret("minio-env-configuration", NS)["config.env"]
+    made_of = f'"{winner["minio"]["accessKey"]}"' in config and f'"{winner["minio"]["secretKey"]}"' in config
+    assert made_of, "minio-env-configuration is not made of the credentials in use"
+    assert {_actions(result)[name] for name in CREDENTIAL_SECRETS.values()} == {"unchanged"}
+    kept_out = set(winner["redis"].values()) <= set(result["secret_values"])
+    assert kept_out, "the credentials in use are not among the values to keep out of the output"
+
+
+def test_an_existing_credential_is_kept_and_only_what_is_missing_added():
+    kube = FakeKube()
+    _lifecycle.up(kube, _request({"redis": True}))
+    stored = kube.objects[kube.key("Secret", "redis", NS)]
+    password = kube.secret("redis", NS)["password"]
+    del stored["data"]["url"]  # an older Secret, without what is made of the password
+
+    def rewritten_meanwhile(kube):  # another run completes it first: the guarded write is refused, then not needed
+        kube.put({**stored, "stringData": {"url": f"redis://:{password}@redis:6379/0"}})
+
+    kube.before[("apply", "Secret", "redis")] = rewritten_meanwhile
+    result = _lifecycle.up(kube, _request({"redis": True}))
+    same = kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    assert same, "the password changed or the URL is not made of it"
+    assert _actions(result)["redis"] == "unchanged"
+
+    del kube.objects[kube.key("Secret", "redis", NS)]["data"]["url"]
+    result = _lifecycle.up(kube, _request({"redis": True}))
+    same = kube.secret("redis", NS) == {"password": password, "url": f"redis://:{password}@redis:6379/0"}
+    assert same, "the password changed or the URL is not made of it"
+    assert _actions(result)["redis"] == "configured"
+
+
+def test_check_mode_writes_no_credential():
+    kube = FakeKube()
+    result = _lifecycle.up(kube, _request(GENERATED), check_mode=True, want_diff=True)
+    assert kube.writes == []
+    assert set(_actions(result).values()) == {"created"}
+    assert all(
+        d["after"]["stringData"] == dict.fromkeys(d["after"]["stringData"], "VALUE_HIDDEN")
+        for d in result["diff"]
+        if d["after"].get("kind") == "Secret"
+    )
+    _lifecycle.up(kube, _request({"redis": True}))
+    writes = list(kube.writes)
+    result = _lifecycle.up(kube, _request(GENERATED), check_mode=True)
+    assert kube.writes == writes
+    assert _actions(result)["redis"] == "unchanged" and _actions(result)["mariadb"] == "created"
