@@ -10,7 +10,7 @@ import pytest
 import yaml
 from harness import environment_namespace, environment_namespace_object, wait_until_gone
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _manifests, _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
 pytestmark = pytest.mark.cluster
@@ -47,6 +47,14 @@ def _forbidden(call):
     with pytest.raises(KubeError) as caught:
         call()
     assert caught.value.status == 403, caught.value
+    return str(caught.value)
+
+
+def _refused(call):
+    """Refused by validation or admission: 403, or 422 (API validation, or a policy whose parameter is missing)."""
+    with pytest.raises(KubeError) as caught:
+        call()
+    assert caught.value.status in (403, 422), caught.value
     return str(caught.value)
 
 
@@ -354,6 +362,9 @@ def test_ci_identity_exposes_nothing_beyond_the_cluster(ci, kube):
 
 def test_environment_pods_and_ingresses_stay_in_their_lane(ci, kube):
     own = environment_namespace(kube, 807)
+    for obj in _isolation(kube, own):  # no pod starts without them
+        kube.apply(obj)
+    _wait_param_cache()
 
     def pod(priority):
         spec = {"containers": [{"name": "c", "image": "registry.example/x@sha256:" + "3" * 64}]}
@@ -394,3 +405,192 @@ def test_environment_pods_and_ingresses_stay_in_their_lane(ci, kube):
     )
     _forbidden(lambda: kube.create(ingress("d", host=f"{own}.preview.example.com", default_backend=True)))
     kube.create(ingress("e", host=f"{own}.preview.example.com", tls=[f"{own}.preview.example.com"]))
+
+
+# ---------------------------------------------------------------- quota and isolation are not advisory
+
+
+def _ci_environment(ci, kube, number):
+    """An environment namespace with the CI identity's RoleBinding in it, once the authorizer knows the binding."""
+    own = environment_namespace(kube, number)
+    kube.apply(_lifecycle.access_binding(ci.whoami(), own))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            ci.list("ConfigMap", own)
+            return own
+        except KubeError as exc:
+            if exc.status != 403 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _isolation(kube, namespace, config=None):
+    """The quota, limit range and network policies pr_up renders for `namespace` (with the cluster's API addresses)."""
+    config = _config.normalise(config or {"projectId": "shop", "databases": {"postgresql": True, "minio": True}})
+    return [
+        _manifests.resource_quota(namespace, config),
+        _manifests.limit_range(namespace),
+        *_render.network_policies(namespace, config, dict(_render.DEFAULT_SETTINGS), _lifecycle.api_endpoints(kube)),
+    ]
+
+
+def _changed(obj, **spec):
+    out = json.loads(json.dumps(obj))
+    out["spec"].update(spec)
+    return out
+
+
+def test_ci_identity_writes_quota_and_limits_only_as_rendered(ci, kube):
+    own = _ci_environment(ci, kube, 810)
+    quota, limits = _isolation(kube, own)[:2]
+    ci.apply(quota)
+    ci.apply(limits)
+    ceiling = _config.largest_config()
+    ci.apply(_manifests.resource_quota(own, ceiling))  # the largest quota pr_up can render is allowed
+    hard = dict(quota["spec"]["hard"])
+    assert "spec.hard: requests.cpu 5201m is above 5200m" in _forbidden(
+        lambda: ci.apply(_changed(quota, hard={**hard, "requests.cpu": "5201m"}))
+    )
+    assert "pods 14 is above 13" in _forbidden(lambda: ci.apply(_changed(quota, hard={**hard, "pods": "14"})))
+    missing = {k: v for k, v in hard.items() if k != "limits.memory"}  # a key left out is not limited at all
+    assert "exactly the keys" in _forbidden(lambda: ci.apply(_changed(quota, hard=missing)))
+    assert "exactly the keys" in _forbidden(lambda: ci.apply(_changed(quota, hard={**hard, "count/jobs.batch": "1"})))
+    # a scope would let the quota count only some pods (the API server refuses scopes beside these keys, too)
+    assert "scopes" in _refused(lambda: ci.apply(_changed(quota, scopes=["BestEffort"])))
+    other = json.loads(json.dumps(quota))
+    other["metadata"]["name"] = "more"
+    assert "only the ResourceQuota environment-quota" in _forbidden(lambda: ci.apply(other))
+    assert "may not delete the ResourceQuota" in _forbidden(
+        lambda: ci.delete("ResourceQuota", quota["metadata"]["name"], own)
+    )
+    loose = json.loads(json.dumps(limits))
+    loose["spec"]["limits"][0]["max"]["cpu"] = "4"
+    assert "exactly what pr_up renders" in _forbidden(lambda: ci.apply(loose))
+    loose["spec"]["limits"] = loose["spec"]["limits"][:1]
+    _forbidden(lambda: ci.apply(loose))
+    assert "may not delete the LimitRange" in _forbidden(lambda: ci.delete("LimitRange", "environment-limits", own))
+    assert kube.get("ResourceQuota", "environment-quota", own)["spec"]["hard"]["requests.cpu"] == "5200m"
+    # the administrator (and the namespace controller deleting a namespace) is not bound by these rules
+    kube.delete("LimitRange", "environment-limits", own)
+
+
+def test_ci_identity_writes_network_policies_only_as_rendered(ci, kube):
+    own = _ci_environment(ci, kube, 811)
+    policies = {p["metadata"]["name"]: p for p in _isolation(kube, own)[2:]}
+    assert len(policies) == 6
+    for policy in policies.values():  # what pr_up renders passes, API endpoints from the EndpointSlice included
+        ci.apply(policy)
+    deny, same, controller = (
+        policies["default-deny"],
+        policies["allow-same-namespace"],
+        policies["allow-ingress-controller"],
+    )
+    egress, operators = policies["allow-egress"], policies["allow-operators"]
+    everyone = [{"from": [{"namespaceSelector": {}}]}]
+    assert "may not delete the NetworkPolicy default-deny" in _forbidden(
+        lambda: ci.delete("NetworkPolicy", "default-deny", own)
+    )
+    _forbidden(lambda: ci.apply(_changed(deny, ingress=[{}], policyTypes=["Ingress", "Egress"])))  # from everyone
+    assert "spec.podSelector must be {}" in _forbidden(
+        lambda: ci.apply(_changed(deny, podSelector={"matchLabels": {"app.kubernetes.io/name": "nothing"}}))
+    )
+    _forbidden(lambda: ci.apply(_changed(deny, policyTypes=["Ingress"])))
+    extra = json.loads(json.dumps(same))
+    extra["metadata"]["name"] = "allow-all"
+    assert "only the NetworkPolicies pr_up renders" in _forbidden(lambda: ci.apply(extra))
+    assert "every rule names its sources" in _forbidden(lambda: ci.apply(_changed(same, ingress=everyone)))
+    _forbidden(lambda: ci.apply(_changed(same, ingress=[{}])))
+    other_pods = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {},
+    }
+    _forbidden(lambda: ci.apply(_changed(controller, ingress=[{"from": [other_pods], "ports": [{"port": 3000}]}])))
+    _forbidden(
+        lambda: ci.apply(_changed(operators, ingress=[{**operators["spec"]["ingress"][0], "ports": [{"port": 22}]}]))
+    )
+
+    def with_egress(*rules):
+        return _changed(egress, egress=[*egress["spec"]["egress"], *rules])
+
+    assert "0.0.0.0/0 except exactly" in _forbidden(
+        lambda: ci.apply(with_egress({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}))
+    )
+    internal = {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP", "port": 5432}]}
+    _forbidden(lambda: ci.apply(with_egress(internal)))
+    _forbidden(
+        lambda: ci.apply(with_egress({"to": [{"ipBlock": {"cidr": "192.0.2.99/32"}}], "ports": [{"port": 443}]}))
+    )
+    _forbidden(lambda: ci.apply(with_egress({"ports": [{"protocol": "TCP", "port": 443}]})))  # to everything
+    dns = egress["spec"]["egress"][1]
+    _forbidden(lambda: ci.apply(with_egress({"to": dns["to"], "ports": [{"protocol": "TCP", "port": 8080}]})))
+    _forbidden(lambda: ci.apply(with_egress({"to": [{"namespaceSelector": {}}]})))  # every namespace
+    api = [rule for rule in egress["spec"]["egress"] if "ports" in rule and "ipBlock" in rule["to"][0]]
+    assert api, "no API address rendered"
+    wrong_port = {"to": api[-1]["to"], "ports": [{"protocol": "TCP", "port": 22}]}
+    _forbidden(lambda: ci.apply(with_egress(wrong_port)))
+    # less than pr_up renders is no loosening: the other policies may go
+    ci.delete("NetworkPolicy", "allow-egress", own)
+    assert kube.get("NetworkPolicy", "default-deny", own)["spec"] == deny["spec"] | {"podSelector": {}}
+
+
+def _pod(namespace, name="p"):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "priorityClassName": "default-app",
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "registry.example/x@sha256:" + "3" * 64,
+                    "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
+                }
+            ],
+        },
+    }
+
+
+def test_no_pod_or_claim_in_an_environment_without_quota_limits_and_default_deny(kube, platform):
+    own = environment_namespace(kube, 812)
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": own},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    isolation = _isolation(kube, own)
+    for missing in ("quota", "limits", "default-deny"):
+        present = [o for o in isolation if not _is(o, missing)]
+        for obj in present:
+            kube.apply(obj)
+        for obj in isolation:
+            if _is(obj, missing):
+                kube.delete(obj["kind"], obj["metadata"]["name"], own)
+        _wait_param_cache()
+        assert f"k8s-ee-environment-needs-{missing}" in _refused(lambda: kube.create(_pod(own)))
+        assert f"k8s-ee-environment-needs-{missing}" in _refused(lambda: kube.create(claim))
+    for obj in isolation:
+        kube.apply(obj)
+    _wait_param_cache()
+    kube.create(_pod(own))
+    kube.create(claim)
+    # a default-deny that no longer denies does not count
+    loose = _changed(isolation[2], podSelector={"matchLabels": {"app.kubernetes.io/name": "nothing"}})
+    kube.apply(loose)
+    _wait_param_cache()
+    assert "NetworkPolicy default-deny of this environment namespace is not what pr_up renders" in _forbidden(
+        lambda: kube.create(_pod(own, "q"))
+    )
+
+
+def _is(obj, what):
+    return {"quota": "ResourceQuota", "limits": "LimitRange", "default-deny": "NetworkPolicy"}[what] == obj[
+        "kind"
+    ] and (what != "default-deny" or obj["metadata"]["name"] == "default-deny")
+
+
+def _wait_param_cache():
+    """Parameters of admission policies are read from the API server's informer cache, a moment behind."""
+    time.sleep(1)
