@@ -9,7 +9,7 @@ import datetime
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _render, _slots
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError, comparable, redact
@@ -263,8 +263,10 @@ def apply_all(
     want_diff: bool,
     clock=time.monotonic,
     sleep=time.sleep,
+    apply_namespace=None,
 ):
-    """Apply in order; return (changed, per-object results, diffs)."""
+    """Apply in order; return (changed, per-object results, diffs). `apply_namespace(obj, dry_run)` applies the
+    Namespace (environment slots, `_slots.applier`) where given."""
     results, diffs = [], []
     changed = False
     bound_at = None
@@ -275,7 +277,8 @@ def apply_all(
             live, after = None, obj
         else:
             live = _authorized(bound_at, clock, sleep, kube.get, obj["kind"], meta["name"], meta.get("namespace"))
-            after = _authorized(bound_at, clock, sleep, kube.apply, obj, dry_run=check_mode)
+            apply = apply_namespace if apply_namespace and obj["kind"] == "Namespace" else kube.apply
+            after = _authorized(bound_at, clock, sleep, apply, obj, dry_run=check_mode)
         if obj["kind"] == "RoleBinding" and live is None and not check_mode:
             bound_at = clock()
         if live is None:
@@ -542,7 +545,19 @@ def up(
         kept[ANN_READY] = annotations[ANN_READY]
     namespace_obj["metadata"]["annotations"].update(kept)
     secrets = _render.secret_values(objects)
-    changed, results, diffs = apply_all(kube, objects, check_mode, live_ns is not None, want_diff, clock, sleep)
+    try:
+        changed, results, diffs = apply_all(
+            kube,
+            objects,
+            check_mode,
+            live_ns is not None,
+            want_diff,
+            clock,
+            sleep,
+            apply_namespace=_slots.applier(kube, live_ns, warnings),
+        )
+    except _slots.SlotError as exc:
+        raise LifecycleError("capacity", f"capacity: {exc}") from None
     result = {
         "changed": changed,
         "objects": results,

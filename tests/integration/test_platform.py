@@ -10,7 +10,7 @@ import pytest
 import yaml
 from harness import environment_namespace, environment_namespace_object, wait_until_gone
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _manifests, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _manifests, _render, _slots
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
 pytestmark = pytest.mark.cluster
@@ -179,6 +179,8 @@ def test_pr_up_and_pr_down_work_as_the_ci_identity(playbooks, kube, github, oper
     assert kube.get("Namespace", "shop-pr-801") is None
     up = playbooks.run("pr_up", k8s_ee_pr_number=801, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"])
     assert up.rc == 0, up
+    slot = kube.get("Namespace", "shop-pr-801")["metadata"]["labels"]["k8s-ee/slot"]
+    assert slot.isdigit() and int(slot) < 10  # the lowest slot free when it was created
     binding = kube.get("RoleBinding", "k8s-ee-ci", "shop-pr-801")
     assert binding["roleRef"]["name"] == "k8s-ee-environment"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "k8s-ee-ci-shop", "namespace": "arc-runners"}]
@@ -594,3 +596,84 @@ def _is(obj, what):
 def _wait_param_cache():
     """Parameters of admission policies are read from the API server's informer cache, a moment behind."""
     time.sleep(1)
+
+
+# ---------------------------------------------------------------- environments per project
+
+
+def _slotted(number, slot=None, project="shop"):
+    labels = {"pod-security.kubernetes.io/enforce": "baseline"}
+    if slot is not None:
+        labels["k8s-ee/slot"] = str(slot)
+    return environment_namespace_object(number, project=project, labels=labels)
+
+
+def test_ci_identity_holds_each_environment_in_a_free_slot_below_its_cap(ci, kube):
+    assert "k8s-ee/slot (missing) of shop-pr-820 is not a slot from 0 to 9" in _forbidden(
+        lambda: ci.create(_slotted(820))
+    )
+    assert "may have at most 10 environments at a time" in _forbidden(lambda: ci.create(_slotted(820, 10)))
+    for bad in ("01", "one", "1000000"):
+        _forbidden(lambda bad=bad: ci.create(_slotted(820, bad)))
+    free = _slots.lowest_free(_slots.taken(kube, "shop", ""))
+    ci.create(_slotted(820, free))
+    _wait_param_cache()
+    assert f"k8s-ee/slot {free} of project shop is held by shop-pr-820" in _forbidden(
+        lambda: ci.create(_slotted(821, free))
+    )
+    other = _slots.lowest_free(_slots.taken(kube, "shop", ""))
+    for labels in ({"k8s-ee/slot": str(other)}, {"k8s-ee/slot": None}):
+        message = _forbidden(
+            lambda labels=labels: ci.merge_patch("Namespace", "shop-pr-820", {"metadata": {"labels": labels}})
+        )
+        assert f"k8s-ee/slot of shop-pr-820 stays {free}" in message
+    # an environment from before slots may go on without one, and may take only a free one
+    legacy = environment_namespace(kube, 822, labels={"pod-security.kubernetes.io/enforce": "baseline"})
+    ci.merge_patch("Namespace", legacy, {"metadata": {"labels": {"k8s-ee/branch": "main"}}})
+    assert "is held by shop-pr-820" in _forbidden(
+        lambda: ci.merge_patch("Namespace", legacy, {"metadata": {"labels": {"k8s-ee/slot": str(free)}}})
+    )
+    ci.merge_patch("Namespace", legacy, {"metadata": {"labels": {"k8s-ee/slot": str(other)}}})
+    # namespace writes of the CI identities go through their own narrow API Priority and Fairness lane
+    schema = kube.request("GET", "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/k8s-ee-ci-namespaces")
+    conditions = {c["type"]: c["status"] for c in schema.get("status", {}).get("conditions", [])}
+    assert conditions.get("Dangling") == "False", schema.get("status")
+    assert schema["spec"]["rules"][0]["subjects"] == [
+        {"kind": "Group", "group": {"name": "system:serviceaccounts:arc-runners"}}
+    ]
+
+
+def test_pr_up_stops_at_the_projects_cap_and_takes_a_freed_slot(playbooks, kube, platform, tmp_path):
+    variables = dict(
+        PLATFORM,
+        platform_ci_projects=["shop", "tiny"],
+        platform_ci_max_environments_by_project={"tiny": 2},
+        platform_ci_kubeconfig_dir=str(tmp_path),
+        platform_api_server=_server(playbooks.cluster),
+    )
+    run = playbooks.role("platform", **variables)
+    assert run.rc == 0, run
+    try:
+        tiny = Kube(kubeconfig=str(tmp_path / "k8s-ee-ci-tiny.kubeconfig"))
+        tiny.create(_slotted(1, 0, project="tiny"))
+        tiny.create(_slotted(2, 1, project="tiny"))
+        assert "project tiny may have at most 2 environments" in _forbidden(
+            lambda: tiny.create(_slotted(3, 2, project="tiny"))
+        )
+        config = tmp_path / "k8s-ee.yaml"
+        config.write_text("projectId: tiny\n")
+        kubeconfig = tmp_path / "k8s-ee-ci-tiny.kubeconfig"
+        full = playbooks.run("pr_up", k8s_ee_pr_number=3, k8s_ee_config_path=str(config), kubeconfig=kubeconfig)
+        assert full.rc != 0
+        assert "project tiny may have at most 2 environments" in " ".join(full.failures()), full
+        assert kube.get("Namespace", "tiny-pr-3") is None
+        tiny.delete("Namespace", "tiny-pr-1")
+        while kube.get("Namespace", "tiny-pr-1") is not None:
+            time.sleep(0.5)
+        _wait_param_cache()
+        up = playbooks.run("pr_up", k8s_ee_pr_number=3, k8s_ee_config_path=str(config), kubeconfig=kubeconfig)
+        assert up.rc == 0, up
+        assert kube.get("Namespace", "tiny-pr-3")["metadata"]["labels"]["k8s-ee/slot"] == "0"
+    finally:
+        back = playbooks.role("platform", **PLATFORM)
+        assert back.rc == 0, back
