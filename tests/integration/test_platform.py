@@ -8,7 +8,7 @@ import time
 
 import pytest
 import yaml
-from harness import environment_namespace, environment_namespace_object, wait_until_gone
+from harness import environment_namespace, environment_namespace_object, impersonating, wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _manifests, _render, _slots
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
@@ -393,10 +393,11 @@ def test_environment_pods_and_ingresses_stay_in_their_lane(ci, kube):
             spec["tls"] = [{"hosts": tls, "secretName": "x"}]
         if default_backend:
             spec["defaultBackend"] = backend
+        spec["ingressClassName"] = "traefik"
         return {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
-            "metadata": {"name": name, "namespace": own},
+            "metadata": {"name": name, "namespace": own, "annotations": _router(own)},
             "spec": spec,
         }
 
@@ -677,3 +678,149 @@ def test_pr_up_stops_at_the_projects_cap_and_takes_a_freed_slot(playbooks, kube,
     finally:
         back = playbooks.role("platform", **PLATFORM)
         assert back.rc == 0, back
+
+
+# ---------------------------------------------------------------- nothing exposed, whoever creates it
+
+OPERATOR = "system:serviceaccount:cnpg-system:cnpg-cloudnative-pg"
+
+
+def _router(namespace):
+    """The Traefik annotations pr_up renders on the Ingress of `namespace` (default settings)."""
+    config = _config.normalise({"projectId": "shop"})
+    _middleware, ingress = _render._ingress(
+        namespace, config, f"{namespace}.preview.example.com", _render.DEFAULT_SETTINGS
+    )
+    return ingress["metadata"]["annotations"]
+
+
+def _service(namespace, name, **spec):
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"ports": [{"port": 5432, "targetPort": 5432}], "selector": {"app": "x"}, **spec},
+    }
+
+
+def test_nobody_exposes_an_environment_beyond_the_cluster(kube, cluster, platform):
+    own = environment_namespace(kube, 830)
+    # what the CloudNativePG chart's ClusterRole lets the operator do, here through the built-in role edit
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "operator", "namespace": own},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": "cnpg-cloudnative-pg", "namespace": "cnpg-system"}],
+        }
+    )
+    operator = impersonating(cluster.kubeconfig, OPERATOR)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            operator.create(_service(own, "postgresql-rw"))
+            break
+        except KubeError as exc:
+            if exc.status != 403 or "edit" in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    for name, spec in (
+        ("lb", {"type": "LoadBalancer"}),
+        ("np", {"type": "NodePort"}),
+        ("ip", {"externalIPs": ["203.0.113.10"]}),
+    ):
+        message = _forbidden(lambda name=name, spec=spec: operator.create(_service(own, name, **spec)))
+        assert f"created by {OPERATOR}): services of preview" in message and "k8s-ee-environments" in message
+    _forbidden(lambda: kube.create(_service(own, "lb", type="LoadBalancer")))  # the administrator, too
+    # the custom resources that would make an operator create one are refused, with the reason, to their owner
+    config = _config.normalise({"projectId": "shop", "databases": {"postgresql": True, "minio": True}})
+    (postgresql,) = _render._postgresql(own, config["databases"]["postgresql"], _render.DEFAULT_SETTINGS)
+    additional = {"selectorType": "rw", "serviceTemplate": {"metadata": {"name": "postgresql-public"}}}
+    postgresql["spec"]["managed"] = {"services": {"additional": [additional]}}
+    kube.apply(postgresql)  # ClusterIP, as the operator's default
+    additional["serviceTemplate"]["spec"] = {"type": "LoadBalancer"}
+    assert "CloudNativePG would create Services of type LoadBalancer" in _forbidden(lambda: kube.apply(postgresql))
+    additional["serviceTemplate"]["spec"] = {"externalIPs": ["203.0.113.10"]}
+    _forbidden(lambda: kube.apply(postgresql))
+    creds = {"accessKey": "app" + "a" * 17, "secretKey": "s" * 32}
+    tenant = _render._minio(own, config["databases"]["minio"], creds, _render.DEFAULT_SETTINGS)[-1]
+    kube.apply(tenant)
+    for exposed in ({"minio": True}, {"console": True}):
+        tenant["spec"]["exposeServices"] = exposed
+        assert "spec.exposeServices stays off" in _forbidden(lambda: kube.apply(tenant))
+
+
+# ---------------------------------------------------------------- Traefik
+
+
+def test_traefik_in_environments_only_as_pr_up_renders_it(ci, kube):
+    own = _ci_environment(ci, kube, 840)
+    for obj in _isolation(kube, own):
+        kube.apply(obj)
+    config = _config.normalise({"projectId": "shop"})
+    middleware, ingress = _render._ingress(own, config, f"{own}.preview.example.com", _render.DEFAULT_SETTINGS)
+    ci.apply(middleware)
+    ci.apply(ingress)
+
+    def middleware_with(**spec):
+        return {**middleware, "metadata": {"name": "extra", "namespace": own}, "spec": spec}
+
+    ci.apply(middleware_with(stripPrefix={"prefixes": ["/api"]}))
+    for kind, spec in (
+        ("forwardAuth", {"address": "http://grafana.observability:3000/api/user"}),
+        ("errors", {"status": ["500"], "service": {"name": "grafana", "namespace": "observability", "port": 80}}),
+        ("chain", {"middlewares": [{"name": "auth", "namespace": "observability"}]}),
+        ("plugin", {"x": {"url": "http://example.com"}}),
+    ):
+        message = _forbidden(lambda kind=kind, spec=spec: ci.apply(middleware_with(**{kind: spec})))
+        assert f"Middleware extra: {kind} is not allowed in preview environments" in message
+    _forbidden(
+        lambda: ci.apply(
+            middleware_with(headers={"customResponseHeaders": {"X": "y"}}, forwardAuth={"address": "http://x"})
+        )
+    )
+
+    def ingress_with(annotations=None, **spec):
+        out = json.loads(json.dumps(ingress))
+        out["metadata"]["annotations"].update(annotations or {})
+        out["metadata"]["annotations"] = {k: v for k, v in out["metadata"]["annotations"].items() if v is not None}
+        out["spec"].update(spec)
+        return out
+
+    traefik = "traefik.ingress.kubernetes.io/"
+    for key, value in (
+        ("router.entrypoints", "web"),
+        ("router.tls", "false"),
+        ("router.tls.certresolver", "other"),
+        ("router.middlewares", "observability-grafana-auth@kubernetescrd"),
+        ("router.tls.options", "observability-legacy@kubernetescrd"),
+        ("service.serverstransport", "kube-system-insecure@kubernetescrd"),
+        ("router.tls.domains.0.main", "example.com"),
+        ("router.observability.accesslogs", "false"),
+        ("router.middlewares", None),  # left out, too: what pr_up renders is required
+    ):
+        message = _forbidden(lambda key=key, value=value: ci.apply(ingress_with({traefik + key: value})))
+        assert f"{traefik}{key} must" in message, message
+    ci.apply(ingress_with({traefik + "router.priority": "10"}))  # hosts are pinned to the namespace: no takeover
+    assert "spec.ingressClassName is traefik" in _forbidden(lambda: ci.apply(ingress_with(ingressClassName="nginx")))
+    _forbidden(lambda: ci.apply(ingress_with({"kubernetes.io/ingress.class": "nginx"})))
+    service = _service(own, "app", type="ClusterIP")
+    service["metadata"]["annotations"] = {traefik + "service.serverstransport": "kube-system-insecure@kubernetescrd"}
+    assert "would choose the TLS settings" in _forbidden(lambda: ci.apply(service))
+    # no other Traefik kind at all (RBAC): routes, services, transports and TLS options stay the platform's
+    for plural in (
+        "ingressroutes",
+        "ingressroutetcps",
+        "traefikservices",
+        "serverstransports",
+        "tlsoptions",
+        "middlewaretcps",
+    ):
+        _forbidden(
+            lambda plural=plural: ci.request(
+                "POST",
+                f"/apis/traefik.io/v1alpha1/namespaces/{own}/{plural}",
+                body={"apiVersion": "traefik.io/v1alpha1", "kind": "X", "metadata": {"name": "x"}, "spec": {}},
+            )
+        )
