@@ -16,6 +16,7 @@ import json
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import largest_config
 from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import LIMIT_RANGE_NAME, limit_range_spec
+from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import MAX_HOURS
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import QUOTA_NAME, quota_ceiling
 
 # The settings of pr_up that shape what admission allows (the rest, e.g. app_run_as_user, do not).
@@ -75,6 +76,9 @@ INGRESS_REFUSED_PREFIXES = (TRAEFIK + "router.tls.domains.", TRAEFIK + "router.o
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 # On a Service, Traefik reads the ServersTransport (backend TLS settings, client certificates) from this annotation.
 SERVICE_REFUSED = (TRAEFIK + "service.serverstransport",)
+
+# How far the clock of the machine running the preserve command may be ahead of the API server's.
+PRESERVE_CLOCK_SKEW_MINUTES = 5
 
 _NAMESPACE = "k8s-ee-admission-namespace"
 
@@ -195,4 +199,6 @@ def parameters(overrides: dict | None, api_service: dict | None = None) -> dict:
         },
         "service_refused_annotations": list(SERVICE_REFUSED),
         "middleware_kinds": list(MIDDLEWARE_KINDS),
+        # a new k8s-ee/preserve-until is at most this far ahead of the request's time (CEL duration)
+        "preserve": {"max_hours": MAX_HOURS, "bound": f"{MAX_HOURS}h{PRESERVE_CLOCK_SKEW_MINUTES}m"},
     }

@@ -10,7 +10,14 @@ import pytest
 import yaml
 from harness import environment_namespace, environment_namespace_object, impersonating, wait_until_gone
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _manifests, _render, _slots
+from ansible_collections.k8s_ee.platform.plugins.module_utils import (
+    _config,
+    _lifecycle,
+    _manifests,
+    _preserve,
+    _render,
+    _slots,
+)
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
 pytestmark = pytest.mark.cluster
@@ -824,3 +831,77 @@ def test_traefik_in_environments_only_as_pr_up_renders_it(ci, kube):
                 body={"apiVersion": "traefik.io/v1alpha1", "kind": "X", "metadata": {"name": "x"}, "spec": {}},
             )
         )
+
+
+# ---------------------------------------------------------------- ownership and preserve fields
+
+
+def test_ci_identity_writes_preserve_fields_in_shape_and_at_most_48_hours_ahead(ci, kube):
+    own = environment_namespace(kube, 850, labels={"pod-security.kubernetes.io/enforce": "baseline"})
+
+    def patch(labels=None, annotations=None, manager=_preserve.FIELD_MANAGER, managed_fields=None):
+        meta = {"labels": labels or {}, "annotations": annotations or {}}
+        if managed_fields is not None:
+            meta["managedFields"] = managed_fields
+        return ci.request(
+            "PATCH",
+            f"/api/v1/namespaces/{own}",
+            body={"metadata": meta},
+            query={"fieldManager": manager} if manager else None,
+            content_type="application/merge-patch+json",
+        )
+
+    def ahead(hours):
+        return _preserve.rfc3339(time.time() + hours * 3600)
+
+    preserved = {"k8s-ee/preserve": "true"}
+    valid = {"k8s-ee/preserve-until": ahead(47), "k8s-ee/preserved-by": "octo-cat", "k8s-ee/preserve-warned": "false"}
+    for labels, annotations in (
+        ({"k8s-ee/preserve": "yes"}, valid),
+        (preserved, {**valid, "k8s-ee/preserve-until": "tomorrow"}),
+        (preserved, {**valid, "k8s-ee/preserve-until": "2026-13-01T00:00:00Z"}),
+        (preserved, {**valid, "k8s-ee/preserve-until": "2026-01-01T00:00:00+02:00"}),
+        (preserved, {**valid, "k8s-ee/preserved-by": "-octocat"}),
+        (preserved, {**valid, "k8s-ee/preserved-by": "octo--cat"}),
+        (preserved, {**valid, "k8s-ee/preserve-warned": "soon"}),
+        ({}, valid),  # the annotations without the label
+        (preserved, {"k8s-ee/preserve-warned": "false"}),  # the label without until and by
+    ):
+        message = _forbidden(lambda labels=labels, annotations=annotations: patch(labels, annotations))
+        assert f"preserve fields of {own}" in message, (labels, annotations, message)
+    far = {**valid, "k8s-ee/preserve-until": ahead(72)}
+    assert "is at most 48 hours" in _forbidden(lambda: patch(preserved, far))
+    # entries a client writes into managedFields itself do not move the time the server stamps on this request
+    forged = {
+        "apiVersion": "v1",
+        "time": "2099-01-01T00:00:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:metadata": {"f:annotations": {"f:k8s-ee/preserve-until": {}}}},
+    }
+    for operation in ("Update", "Apply"):
+        entry = {**forged, "manager": _preserve.FIELD_MANAGER, "operation": operation}
+        assert "is at most 48 hours" in _forbidden(lambda entry=entry: patch(preserved, far, managed_fields=[entry]))
+    assert "?fieldManager=" in _forbidden(lambda: patch(preserved, valid, manager=None))
+    assert kube.get("Namespace", own)["metadata"]["labels"].get("k8s-ee/preserve") is None
+    # what the preserve command and preserve_expiry write passes
+    granted = _preserve.preserve(ci, own, "acme/shop", "octocat", 48, time.time(), "platform")
+    assert granted["hours"] == 48
+    _preserve.mark_warned(ci, own)
+    _preserve.unpreserve(ci, own)
+    assert kube.get("Namespace", own)["metadata"]["labels"].get("k8s-ee/preserve") is None
+
+
+def test_ci_identity_cannot_hand_an_environment_to_another_repository(ci, kube):
+    own = environment_namespace(kube, 851, labels={"pod-security.kubernetes.io/enforce": "baseline"})
+    for repository in ("acme/blog", None):
+        change = {"metadata": {"annotations": {"k8s-ee/repository": repository}}}
+        message = _forbidden(lambda change=change: ci.merge_patch("Namespace", own, change))
+        assert f"k8s-ee/repository of {own} stays acme/shop" in message
+    ci.merge_patch(
+        "Namespace", own, {"metadata": {"annotations": {"k8s-ee/repository": "Acme/Shop"}}}
+    )  # same repository
+    created = environment_namespace_object(
+        852, labels={"pod-security.kubernetes.io/enforce": "baseline", "k8s-ee/slot": "9"}
+    )
+    created["metadata"]["annotations"]["k8s-ee/repository"] = "not a repository"
+    assert "is the owner/repo of the repository" in _forbidden(lambda: ci.create(created))

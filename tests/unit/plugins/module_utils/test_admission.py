@@ -92,3 +92,9 @@ def test_api_service_without_an_address_is_an_error():
         _admission.parameters({}, {"spec": {"clusterIP": "None", "ports": [{"port": 443}]}})
     dual = {"spec": {"clusterIPs": ["10.96.0.1", "fd00::1"], "ports": [{"port": 443}]}}
     assert [a["cidr"] for a in _admission.api_service_addresses(dual)] == ["10.96.0.1/32", "fd00::1/128"]
+
+
+def test_preserve_bound_is_the_preserve_commands_maximum_plus_clock_skew():
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import MAX_HOURS
+
+    assert _admission.parameters({}, SERVICE)["preserve"] == {"max_hours": MAX_HOURS, "bound": f"{MAX_HOURS}h5m"}
