@@ -151,11 +151,7 @@ def main() -> int:
                 "unexpected errors": len(errors),
                 "first unexpected errors": errors[:3],
             }
-        print(
-            json.dumps(
-                {"concurrent creates per trial": args.concurrent, "trials": args.trials, "results": results}, indent=1
-            )
-        )
+        print(json.dumps({"concurrent creates per trial": args.concurrent, "trials": args.trials, "results": results}))
     finally:
         cluster.stop()
     return 0

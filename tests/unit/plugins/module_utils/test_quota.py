@@ -111,3 +111,13 @@ def test_no_valid_config_has_a_quota_above_the_ceiling():
         quota = _quota.env_quota(_config.normalise(data))
         over = {key: value for key, value in quota.items() if q.parse(value) > ceiling[key]}
         assert over == {}, data
+
+
+def test_the_ceiling_in_the_docs_is_the_computed_one():
+    ceiling = _quota.quota_ceiling()
+    for doc in ("quota.md", "security.md"):
+        text = " ".join((pathlib.Path(__file__).resolve().parents[4] / "docs" / doc).read_text().split())
+        for key in ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "requests.storage"):
+            assert f"{key} {ceiling[key]}" in text, (doc, key)
+        for key, word in (("persistentvolumeclaims", "PVCs"), ("pods", "pods"), ("services", "services")):
+            assert f"{ceiling[key]} {word}" in text, (doc, key)
