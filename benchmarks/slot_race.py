@@ -131,7 +131,7 @@ def main() -> int:
             ci.whoami()  # connect before the burst
             return ci
 
-        clients = [ci_client() for _ in range(args.concurrent)]
+        clients = [ci_client() for _client in range(args.concurrent)]
         results = {}
         slot = 0
         for lane in ("with the flow schema", "without the flow schema"):

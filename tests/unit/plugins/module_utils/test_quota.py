@@ -87,7 +87,7 @@ def test_no_valid_config_has_a_quota_above_the_ceiling():
 
     rng = random.Random(20260601)  # noqa: S311 - seeded test data, not secrets
     ceiling = {key: q.parse(value) for key, value in _quota.quota_ceiling().items()}
-    for _ in range(300):
+    for _sample in range(300):
         cpu_request = rng.randint(CONTAINER_MIN["cpu"], CONTAINER_MAX["cpu"])
         memory_request = rng.randint(CONTAINER_MIN["memory"], CONTAINER_MAX["memory"])
         data = {
