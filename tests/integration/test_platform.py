@@ -340,8 +340,11 @@ def test_scheduled_jobs_of_a_project_run_as_its_ci_identity(playbooks, kube, git
 
 
 def test_ci_identity_names_namespaces_after_its_project_and_pr(ci, kube):
+    free = str(_slots.lowest_free(_slots.taken(kube, "shop", "")))
+
     def namespace(name, number, **labels):
-        labels = {"pod-security.kubernetes.io/enforce": "baseline", **labels}
+        # a free environment slot, so only the rule under test refuses
+        labels = {"pod-security.kubernetes.io/enforce": "baseline", "k8s-ee/slot": free, **labels}
         return environment_namespace_object(number, labels=labels, name=name)
 
     # squatting another project's (or a future platform) name under its own labels
