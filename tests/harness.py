@@ -56,6 +56,21 @@ def environment_namespace(kube, number, repository="acme/shop", project="shop", 
     return namespace["metadata"]["name"]
 
 
+def impersonating(kubeconfig, user):
+    """A client with the administrator's kubeconfig that acts as `user` (Impersonate-User), e.g. an operator's
+    ServiceAccount, so a test sees what admission does to that identity's requests."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
+
+    kube = Kube(kubeconfig=str(kubeconfig))
+    send = kube.http.request
+
+    def as_user(method, url, headers=None, **kwargs):
+        return send(method, url, headers={**(headers or {}), "Impersonate-User": user}, **kwargs)
+
+    kube.http.request = as_user
+    return kube
+
+
 def playbook_env(kubeconfig, github_token=None, json_output=True) -> dict:
     """The environment ansible-playbook runs the collection's playbooks with, from a checkout."""
     env = dict(

@@ -335,6 +335,35 @@ def normalise(data) -> dict:
     return _normalised(data)
 
 
+def largest_config(project_id: str = "largest") -> dict:
+    """The valid configuration with the largest quota (the ceiling the admission policies of role platform allow).
+
+    Every database enabled with the largest storage the PVC LimitRange admits, the most replicas the schema
+    allows, and the app container at the LimitRange's container maximum for both requests and limits. The
+    quota (`_quota.quota_totals`) only sums, multiplies by positive factors and takes maxima of these inputs,
+    so no valid configuration has a larger value of any key.
+    """
+    app_schema = SCHEMA["properties"]["app"]["properties"]
+    databases = SCHEMA["properties"]["databases"]["properties"]
+    largest_pod = {"cpu": q.format_cpu(CONTAINER_MAX["cpu"]), "memory": q.format_memory(CONTAINER_MAX["memory"])}
+    data = {
+        "projectId": project_id,
+        "app": {
+            "replicas": app_schema["replicas"]["maximum"],
+            "resources": {"requests": dict(largest_pod), "limits": dict(largest_pod)},
+        },
+        "databases": {
+            name: {
+                "enabled": True,
+                **({"storage": q.format_memory(PVC_MAX_MIB)} if "storage" in db["properties"] else {}),
+            }
+            for name, db in databases.items()
+            if name in DATABASES
+        },
+    }
+    return normalise(data)
+
+
 def enabled_databases(config: dict) -> list[str]:
     return [name for name in DATABASES if config["databases"][name]["enabled"]]
 

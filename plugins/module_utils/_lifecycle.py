@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _redact, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _redact, _render, _slots
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases, safe_http_path, show
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import FIELD_MANAGER, KubeError, comparable, redact
@@ -269,9 +269,11 @@ def apply_all(
     clock=time.monotonic,
     sleep=time.sleep,
     grace: dict | None = None,
+    apply_namespace=None,
 ):
     """Apply in order; return (changed, per-object results, diffs). `grace` carries when the access RoleBinding
-    was created from one call to the next (see `_authorized`)."""
+    was created from one call to the next (see `_authorized`); `apply_namespace(obj, dry_run)` applies the
+    Namespace (environment slots, `_slots.applier`) where given."""
     results, diffs = [], []
     changed = False
     grace = {} if grace is None else grace
@@ -283,7 +285,8 @@ def apply_all(
             live, after = None, obj
         else:
             live = _authorized(bound_at, clock, sleep, kube.get, obj["kind"], meta["name"], meta.get("namespace"))
-            after = _authorized(bound_at, clock, sleep, kube.apply, obj, dry_run=check_mode)
+            apply = apply_namespace if apply_namespace and obj["kind"] == "Namespace" else kube.apply
+            after = _authorized(bound_at, clock, sleep, apply, obj, dry_run=check_mode)
         if obj["kind"] == "RoleBinding" and live is None and not check_mode:
             grace["bound_at"] = clock()
         if live is None:
@@ -732,7 +735,20 @@ def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, slee
     namespace_obj["metadata"]["annotations"].update(kept)
     mask.add(_render.secret_values(objects))
     exists, grace = live_ns is not None, {}
-    changed, results, diffs = apply_all(kube, objects[:frame], check_mode, exists, want_diff, clock, sleep, grace)
+    try:
+        changed, results, diffs = apply_all(
+            kube,
+            objects[:frame],
+            check_mode,
+            exists,
+            want_diff,
+            clock,
+            sleep,
+            grace,
+            apply_namespace=_slots.applier(kube, live_ns, warnings),
+        )
+    except _slots.SlotError as exc:
+        raise LifecycleError("capacity", f"capacity: {exc}") from None
     settled, *outcome = settle_credentials(
         kube, request.namespace, enabled, live_creds, creds, check_mode, exists, want_diff, clock, sleep, grace
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
-from ansible_collections.k8s_ee.platform.plugins.module_utils._config import DATABASES
+from ansible_collections.k8s_ee.platform.plugins.module_utils._config import DATABASES, largest_config
 
 QUOTA_NAME = "environment-quota"
 LIMITS_BUFFER = Fraction(115, 100)
@@ -121,3 +121,9 @@ def env_quota(config: dict) -> dict:
         else:
             hard[key] = str(value)
     return hard
+
+
+def quota_ceiling() -> dict:
+    """The largest `spec.hard` pr_up can render: the quota of the largest valid configuration. The admission policy
+    of role platform refuses a quota of the CI identity with any value above it."""
+    return env_quota(largest_config())

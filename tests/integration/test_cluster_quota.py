@@ -7,7 +7,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _manifests
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _manifests, _render
 
 PR = {
     "repository": "acme/shop",
@@ -30,9 +30,11 @@ def apply(api, manifest):
             name, manifest, field_manager="k8s-ee", force=True, _content_type="application/apply-patch+yaml"
         )
     namespace = manifest["metadata"]["namespace"]
-    method = {"ResourceQuota": core.patch_namespaced_resource_quota, "LimitRange": core.patch_namespaced_limit_range}[
-        kind
-    ]
+    method = {
+        "ResourceQuota": core.patch_namespaced_resource_quota,
+        "LimitRange": core.patch_namespaced_limit_range,
+        "NetworkPolicy": client.NetworkingV1Api(api).patch_namespaced_network_policy,
+    }[kind]
     return method(
         name, namespace, manifest, field_manager="k8s-ee", force=True, _content_type="application/apply-patch+yaml"
     )
@@ -66,6 +68,8 @@ def environment(api):
         _manifests.namespace(name, config, PR),
         _manifests.resource_quota(name, config),
         _manifests.limit_range(name),
+        # role platform's admission lets no pod start in an environment without its default-deny policy
+        *_render.network_policies(name, config, dict(_render.DEFAULT_SETTINGS), []),
     ):
         apply(api, manifest)
     yield name
