@@ -21,9 +21,10 @@ import re
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jsonschema
+from loopback import LoopbackServer
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -119,7 +120,7 @@ class Spec:
             jsonschema.validate(body, self._schema(content["schema"]))
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     def __init__(self, token: str = "test-token", login: str = "github-actions[bot]", clock=time.time):
         self.spec = Spec(spec_path())
         self.token = token
@@ -135,17 +136,7 @@ class FakeGitHub:
         self.unreadable_repos: set[str] = set()
         self._failures: list[dict] = []
         self._next_id = 1000
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler())
 
     # ---- test controls
 

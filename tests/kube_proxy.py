@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import urllib3
 import yaml
+from loopback import LoopbackServer
 
 
-class BarrierProxy:
+class BarrierProxy(LoopbackServer):
     def __init__(self, kube, hold: str, parties: int = 2, timeout: float = 120):
         config = kube.configuration
         self.host = kube.host
@@ -32,19 +33,11 @@ class BarrierProxy:
         self.lock = threading.Lock()
         self.held = 0  # matching requests that waited at the barrier
         self.released = False  # all parties arrived and went on together
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+        super().__init__(self._handler())
 
     def __exit__(self, *exc):
         self.barrier.abort()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
     def kubeconfig(self, path) -> str:
         """A kubeconfig that reaches the cluster through the proxy."""

@@ -165,6 +165,12 @@ def run_workflow(name, event_name, event, github, env, repositories, tmp_path, *
     return runner
 
 
+def run_comment(comment, number, github, env, repositories, tmp_path, title="t", event=None):
+    """The commands workflow for one comment (its issue_comment event), as GitHub would start it."""
+    event = event or comment_event(number, comment, title)
+    return run_workflow("k8s-ee-commands.yml", "issue_comment", event, github, env, repositories, tmp_path)
+
+
 def pull_request_event(action, number, sha, branch, author, association, title, merged=False):
     return {
         "action": action,
@@ -318,15 +324,7 @@ def test_deploy_preview_approves_the_commit_shown_and_refuses_a_later_push(
     clock.tick()
     body = "/deploy-preview\n" + payload(canaries, "comment") + "\n/destroy-preview"
     approval = github.add_comment("acme/shop", number, body, user="maintainer")
-    runner = run_workflow(
-        "k8s-ee-commands.yml",
-        "issue_comment",
-        comment_event(number, approval, "t"),
-        github,
-        runner_env,
-        repositories,
-        tmp_path,
-    )
+    runner = run_comment(approval, number, github, runner_env, repositories, tmp_path)
     assert runner.results["command"]["result"] == "success", failed(runner)
     assert steps(runner, "command")["Carry out the command"] == "success"
     namespace = f"shop-pr-{number}"
@@ -340,15 +338,7 @@ def test_deploy_preview_approves_the_commit_shown_and_refuses_a_later_push(
     clock.tick()
     pushed = push(repositories)
     github.set_pull("acme/shop", number, head_sha=pushed, author="forker", association="CONTRIBUTOR", branch=branch)
-    runner = run_workflow(
-        "k8s-ee-commands.yml",
-        "issue_comment",
-        comment_event(number, again, "t"),
-        github,
-        runner_env,
-        repositories,
-        tmp_path,
-    )
+    runner = run_comment(again, number, github, runner_env, repositories, tmp_path)
     assert steps(runner, "command")["docker/build-push-action@4f58ea79222b3b9dc2c8bbdd6debcef730109a75"] == "skipped"
     assert kube.get("Namespace", namespace)["metadata"]["annotations"]["k8s-ee/commit-sha"] == sha  # unchanged
     assert (again["id"], "-1") in github.reactions
@@ -358,15 +348,7 @@ def test_deploy_preview_approves_the_commit_shown_and_refuses_a_later_push(
     # naming the new head approves exactly that commit
     clock.tick()
     named = github.add_comment("acme/shop", number, f"/deploy-preview {pushed}", user="maintainer")
-    runner = run_workflow(
-        "k8s-ee-commands.yml",
-        "issue_comment",
-        comment_event(number, named, "t"),
-        github,
-        runner_env,
-        repositories,
-        tmp_path,
-    )
+    runner = run_comment(named, number, github, runner_env, repositories, tmp_path)
     assert steps(runner, "command")["Carry out the command"] == "success", failed(runner)
     assert kube.get("Namespace", namespace)["metadata"]["annotations"]["k8s-ee/commit-sha"] == pushed
     assert_nothing_evaluated(canaries, runner)
@@ -382,14 +364,8 @@ def test_commands_from_a_reader_and_hostile_commands_change_nothing(
     for text in ("/deploy-preview", "/destroy-preview", "/preserve 24", f"/preserve {hostile_hours}"):
         clock.tick()
         comment = github.add_comment("acme/shop", number, text + "\n" + payload(canaries, "body"), user="reader")
-        runner = run_workflow(
-            "k8s-ee-commands.yml",
-            "issue_comment",
-            comment_event(number, comment, payload(canaries, "issue-title")),
-            github,
-            runner_env,
-            repositories,
-            tmp_path,
+        runner = run_comment(
+            comment, number, github, runner_env, repositories, tmp_path, title=payload(canaries, "issue-title")
         )
         assert (comment["id"], "-1") in github.reactions, failed(runner) or runner.log
         assert_nothing_evaluated(canaries, runner)
@@ -405,7 +381,7 @@ def test_commands_from_a_reader_and_hostile_commands_change_nothing(
     comment = github.add_comment("acme/shop", number, "/preserve 24", user="reader")
     event = comment_event(number, {**comment, "id": payload(canaries, "comment-id")}, "t")
     before = len(github.requests)
-    runner = run_workflow("k8s-ee-commands.yml", "issue_comment", event, github, runner_env, repositories, tmp_path)
+    runner = run_comment(comment, number, github, runner_env, repositories, tmp_path, event=event)
     assert runner.results["command"]["result"] == "failure"
     assert_nothing_evaluated(canaries, runner)
     assert [r for r in github.requests[before:] if r["method"] != "GET"] == []
@@ -424,15 +400,7 @@ def test_preserve_and_scheduled_jobs_with_hostile_comments(
     comment = github.add_comment(
         "acme/shop", number, "/preserve 24\n" + payload(canaries, "preserve"), user="maintainer"
     )
-    runner = run_workflow(
-        "k8s-ee-commands.yml",
-        "issue_comment",
-        comment_event(number, comment, "t"),
-        github,
-        runner_env,
-        repositories,
-        tmp_path,
-    )
+    runner = run_comment(comment, number, github, runner_env, repositories, tmp_path)
     assert steps(runner, "command")["Carry out the command"] == "success", failed(runner)
     labels = kube.get("Namespace", f"shop-pr-{number}")["metadata"]["labels"]
     assert labels["k8s-ee/preserve"] == "true"

@@ -2,9 +2,14 @@
 
 import http.server
 import json
-import threading
+import pathlib
+import sys
 
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3]))
+
+from loopback import LoopbackServer
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._cleanup import _verdict
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHub
@@ -29,11 +34,8 @@ def proxy():
             self.end_headers()
             self.wfile.write(data)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield answer, GitHub("t", f"http://127.0.0.1:{server.server_port}", timeout=5)
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(Handler) as server:
+        yield answer, GitHub("t", server.url, timeout=5)
 
 
 @pytest.mark.parametrize("body", [{}, {"state": None}, {"state": "OPEN"}, {"state": "merged"}, {"message": "ok"}])
