@@ -111,6 +111,8 @@ def check(github, repository: str, number: int, expect: str, comment_id=None, co
         raise CommandError(f"head_sha: {head_sha[:64]!r} is not a 40-hex commit SHA")
     written_at = None
     comments = None
+    if comment_id is None and not user:
+        raise CommandError("user: who wrote the comment is needed when comment_id is not given")
     if comment_id is not None:
         comments = list(github.comments(repository, number))
         found = next((c for c in comments if c.get("id") == comment_id), None)

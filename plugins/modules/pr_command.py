@@ -125,7 +125,6 @@ def main():
         },
         required_if=[("done", False, ("expect",)), ("done", True, ("comment_id",))],
         required_one_of=[("comment_id", "comment")],
-        required_together=[("comment", "user")],
     )
     p = module.params
     if not p["token"]:
