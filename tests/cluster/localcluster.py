@@ -35,6 +35,8 @@ import sys
 import time
 import urllib.request
 
+import realnode  # tests/cluster/realnode.py, beside this file
+
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 K8S_VERSION = "v1.34.3"
@@ -69,6 +71,8 @@ def binaries() -> dict[str, pathlib.Path]:
         "kube-scheduler": k8s / "kube-scheduler",
         "hollownode": k8s / "hollownode",
         "kubectl": k8s / "kubectl",
+        "kubelet": k8s / "kubelet",
+        "kube-proxy": k8s / "kube-proxy",
     }
 
 
@@ -97,7 +101,15 @@ def build(log=print) -> dict[str, pathlib.Path]:
             (paths["etcd"].parent / "server").replace(paths["etcd"])  # go names it after .../server/v3
         k8s_missing = [
             n
-            for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "hollownode", "kubectl")
+            for n in (
+                "kube-apiserver",
+                "kube-controller-manager",
+                "kube-scheduler",
+                "hollownode",
+                "kubectl",
+                "kubelet",
+                "kube-proxy",
+            )
             if not paths[n].exists()
         ]
         if k8s_missing:
@@ -107,6 +119,8 @@ def build(log=print) -> dict[str, pathlib.Path]:
                 "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
                 "hollownode": "./hollownode",
                 "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+                "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+                "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
             }
             major, minor = K8S_VERSION.lstrip("v").split(".")[:2]
             version = " ".join(
@@ -126,7 +140,7 @@ def build(log=print) -> dict[str, pathlib.Path]:
 # --------------------------------------------------------------------------- certificates
 
 
-def _write_pki(pki: pathlib.Path) -> None:
+def _write_pki(pki: pathlib.Path, real_node: bool = False) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -205,7 +219,8 @@ def _write_pki(pki: pathlib.Path) -> None:
         "apiserver",
         [x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")],
         ExtendedKeyUsageOID.SERVER_AUTH,
-        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(service_ip)]
+        [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", realnode.HOST_ADDRESS)]
+        + [x509.IPAddress(service_ip)]
         + [x509.DNSName(d) for d in dns],
     )
     leaf(
@@ -216,6 +231,30 @@ def _write_pki(pki: pathlib.Path) -> None:
         ],
         ExtendedKeyUsageOID.CLIENT_AUTH,
     )
+    if real_node:
+        # the kubelet's identity, its serving certificate, and the API server's client certificate for it
+        leaf(
+            "node",
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{realnode.NODE_NAME}"),
+            ],
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+        )
+        leaf(
+            "kubelet",
+            [x509.NameAttribute(NameOID.COMMON_NAME, realnode.NODE_NAME)],
+            ExtendedKeyUsageOID.SERVER_AUTH,
+            [x509.IPAddress(ipaddress.ip_address(realnode.NODE_ADDRESS)), x509.DNSName(realnode.NODE_NAME)],
+        )
+        leaf(
+            "apiserver-kubelet-client",
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver-kubelet-client"),
+            ],
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+        )
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     write("sa.key", key_pem(sa_key))
     write(
@@ -257,7 +296,7 @@ class ClusterError(RuntimeError):
 
 
 class LocalCluster:
-    """One control plane and its simulated nodes, all state under `workdir`."""
+    """One control plane, its simulated nodes and optionally the real node, all state under `workdir`."""
 
     def __init__(
         self,
@@ -267,6 +306,7 @@ class LocalCluster:
         node_memory: str = "24Gi",
         volumes: int = 40,
         log=None,
+        real_node: bool = False,
     ):
         self.workdir = pathlib.Path(workdir).resolve()
         self.nodes = nodes
@@ -277,10 +317,15 @@ class LocalCluster:
         self.pki = self.workdir / "pki"
         self.kubeconfig = self.workdir / "kubeconfig"
         self.state_file = self.workdir / "processes.json"
+        self.real_node = realnode.RealNode(self, self.workdir / "node", log=self.log) if real_node else None
 
     # ---- processes
 
-    def _start(self, name: str, argv: list[str], env: dict | None = None) -> dict:
+    def _start(
+        self, name: str, argv: list[str], env: dict | None = None, exe: str | None = None, launchers: tuple = ()
+    ) -> dict:
+        """Start `argv` in its own session, logging to logs/<name>.log. `exe` is the binary it ends up running
+        when `argv[0]` is a launcher (nsenter, unshare) that execs it; `launchers` are what it runs until then."""
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{name}.log", "ab") as out:
@@ -292,7 +337,7 @@ class LocalCluster:
                 start_new_session=True,
                 env=env or os.environ.copy(),
             )
-        entry = {"name": name, "pid": proc.pid, "exe": argv[0]}
+        entry = {"name": name, "pid": proc.pid, "exe": exe or argv[0], "launchers": list(launchers)}
         state = self._state()
         state.append(entry)
         self.state_file.write_text(json.dumps(state, indent=1))
@@ -310,7 +355,7 @@ class LocalCluster:
             exe = os.readlink(f"/proc/{entry['pid']}/exe")
         except OSError:
             return False
-        return exe == entry["exe"] or exe.startswith(entry["exe"] + " ")
+        return any(exe == known or exe.startswith(known + " ") for known in [entry["exe"], *entry.get("launchers", ())])
 
     def running(self) -> bool:
         state = self._state()
@@ -318,8 +363,16 @@ class LocalCluster:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop exactly the processes this cluster started: newest first (nodes, scheduler, controller-manager,
-        then the API server while etcd still answers, then etcd), each SIGTERM, SIGKILL after `timeout`."""
-        for entry in reversed(self._state()):
+        then the API server while etcd still answers, then etcd), each SIGTERM, SIGKILL after `timeout`;
+        then the real node's containers, namespaces, cgroups and sysctls (tests/cluster/realnode.py)."""
+        state = self._state()
+        node = self.real_node
+        if node is None and (self.workdir / "node").is_dir():  # `down` of a cluster started with --real-node
+            node = realnode.RealNode(self, self.workdir / "node", log=self.log)
+        if node and state:
+            # pods go first: their shims would keep the node's namespaces alive
+            node.kill_containers()
+        for entry in reversed(state):
             if not self._alive(entry):
                 continue
             with contextlib.suppress(ProcessLookupError):
@@ -336,6 +389,8 @@ class LocalCluster:
                     time.sleep(0.05)
         if self.state_file.exists():
             self.state_file.unlink()
+        if node:
+            node.cleanup()
 
     @staticmethod
     def _reap(entry: dict) -> None:
@@ -356,11 +411,18 @@ class LocalCluster:
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
-        _write_pki(self.pki)
+        _write_pki(self.pki, real_node=bool(self.real_node))
         try:
+            if self.real_node:
+                realnode.ensure_packages(log=self.log)
+                self.real_node.create_network()
             self._start_processes(bins)
+            if self.real_node:
+                self.real_node.start(bins, self.kubeconfig, self.pki)
             self._wait_ready()
             self._install()
+            if self.real_node:
+                self.real_node.finish()
         except BaseException:
             self.log(f"start failed; logs in {self.workdir / 'logs'}")
             self.stop()
@@ -373,7 +435,9 @@ class LocalCluster:
 
     def _start_processes(self, bins: dict) -> None:
         etcd_port, etcd_peer, api_port = _free_port(), _free_port(), _free_port()
-        self.server = f"https://127.0.0.1:{api_port}"
+        # with a real node the API server listens where its pods reach it, the host end of the node's link
+        address = realnode.HOST_ADDRESS if self.real_node else "127.0.0.1"
+        self.server = f"https://{address}:{api_port}"
         (self.workdir / "server").write_text(self.server)
         import yaml
 
@@ -401,8 +465,19 @@ class LocalCluster:
             [
                 str(bins["kube-apiserver"]),
                 f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={address}",
+                f"--advertise-address={address}",
                 f"--secure-port={api_port}",
+                *(
+                    [
+                        "--kubelet-preferred-address-types=InternalIP",
+                        f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                        f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                        f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                    ]
+                    if self.real_node
+                    else []
+                ),
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
@@ -444,6 +519,15 @@ class LocalCluster:
                 f"--cluster-signing-key-file={pki / 'ca.key'}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--controllers=*",
+                *(
+                    [
+                        "--allocate-node-cidrs=true",
+                        f"--cluster-cidr={realnode.CLUSTER_CIDR}",
+                        "--node-cidr-mask-size=24",
+                    ]
+                    if self.real_node
+                    else []
+                ),
                 "--concurrent-namespace-syncs=10",
                 "--concurrent-gc-syncs=20",
             ],
@@ -510,7 +594,7 @@ class LocalCluster:
                 n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or []))
             ]
             accounts = api.list_namespaced_service_account("default").items
-            if len(ready) == self.nodes and accounts:
+            if len(ready) == self.nodes + bool(self.real_node) and accounts:
                 return
             time.sleep(0.3)
         raise ClusterError(f"nodes not Ready after {timeout}s")
@@ -521,6 +605,10 @@ class LocalCluster:
         from kubernetes import client
 
         api_client = self.client()
+        if self.real_node:
+            # the real node's volumes come from local-path-provisioner, k3s' default (tests/cluster/node-addons.yaml)
+            self.install_crds(api_client)
+            return
         storage = client.StorageV1Api(api_client)
         storage.create_storage_class(
             {
@@ -604,9 +692,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("command", choices=["up", "down", "build", "status"])
     parser.add_argument("--dir", default=str(DEFAULT_DIR), help="state folder (default: %(default)s)")
-    parser.add_argument("--nodes", type=int, default=1)
+    parser.add_argument("--nodes", type=int, default=1, help="simulated nodes (default: %(default)s)")
+    parser.add_argument("--real-node", action="store_true", help="add the real node (tests/cluster/realnode.py)")
     args = parser.parse_args(argv)
-    cluster = LocalCluster(args.dir, nodes=args.nodes)
+    cluster = LocalCluster(args.dir, nodes=args.nodes, real_node=args.real_node)
     if args.command == "build":
         for name, path in build().items():
             print(f"{name}: {path}")
