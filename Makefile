@@ -66,6 +66,7 @@ role-docs: venv
 .PHONY: cluster-build cluster-up cluster-down
 cluster-build: venv
 	$(BIN)/python tests/cluster/localcluster.py build
+	$(BIN)/python tests/cluster/components.py build
 
 cluster-up: venv
 	$(BIN)/python tests/cluster/localcluster.py up --dir $(CLUSTER_DIR)

@@ -30,17 +30,20 @@ def directives(text):
             else:
                 found.append((block, line.split()))
             continue
-        verb, _, rest = line.partition(" ")
-        if rest.strip() == "(":
+        verb, *args = line.split()
+        if args == ["("]:
             block = verb
         else:
-            found.append((verb, rest.split()))
+            found.append((verb, args))
     return found
 
 
-def wrapper(name):
-    folder = CLUSTER / "components" / name
-    return directives((folder / "go.mod").read_text()), (folder / "go.sum").read_text().splitlines()
+def go_mod(name):
+    return directives((CLUSTER / "components" / name / "go.mod").read_text())
+
+
+def go_sum(name):
+    return (CLUSTER / "components" / name / "go.sum").read_text().splitlines()
 
 
 def test_every_wrapper_is_in_the_table():
@@ -51,7 +54,7 @@ def test_every_wrapper_is_in_the_table():
 @pytest.mark.parametrize("name", sorted(components.COMPONENTS))
 def test_wrapper_requires_exactly_the_pinned_version(name):
     component = components.COMPONENTS[name]
-    found, go_sum = wrapper(name)
+    found, sums = go_mod(name), go_sum(name)
     assert ("module", [f"github.com/k8s-ee/platform/tests/cluster/components/{name}"]) in found
     versions = [args[1] for verb, args in found if verb == "require" and args[0] == component.module]
     assert versions == [component.version]
@@ -60,19 +63,19 @@ def test_wrapper_requires_exactly_the_pinned_version(name):
     assert not [args for verb, args in found if verb == "exclude"]
     for suffix in ("", "/go.mod"):
         line = f"{component.module} {component.version}{suffix} h1:"
-        assert [x for x in go_sum if x.startswith(line)], f"go.sum lacks {line}"
+        assert [x for x in sums if x.startswith(line)], f"go.sum lacks {line}"
 
 
 @pytest.mark.parametrize("name", sorted(components.COMPONENTS))
 def test_wrapper_repeats_the_replace_directives(name):
-    found, _ = wrapper(name)
+    found = go_mod(name)
     replaces = sorted(" ".join(args) for verb, args in found if verb == "replace")
     assert replaces == sorted(components.COMPONENTS[name].replaces)
 
 
 @pytest.mark.parametrize("name", sorted(components.COMPONENTS))
 def test_wrapper_keeps_godebug_defaults(name):
-    found, _ = wrapper(name)
+    found = go_mod(name)
     assert [args[0].startswith("default=go1.") for verb, args in found if verb == "godebug"] == [True]
 
 
