@@ -373,24 +373,35 @@ class LocalCluster:
             # pods go first: their shims would keep the node's namespaces alive
             node.kill_containers()
         for entry in reversed(state):
-            if not self._alive(entry):
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(entry["pid"], signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while self._alive(entry) and time.monotonic() < deadline:
-                self._reap(entry)
-                time.sleep(0.05)
-            if self._alive(entry):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(entry["pid"], signal.SIGKILL)
-                while self._alive(entry):
-                    self._reap(entry)
-                    time.sleep(0.05)
+            self._terminate(entry, timeout)
         if self.state_file.exists():
             self.state_file.unlink()
         if node:
             node.cleanup()
+
+    def stop_process(self, name: str, timeout: float = 10.0) -> None:
+        """Stop one of the processes by its name (SIGTERM, SIGKILL after `timeout`) and forget it."""
+        state = self._state()
+        for entry in [e for e in state if e["name"] == name]:
+            self._terminate(entry, timeout)
+            state.remove(entry)
+        self.state_file.write_text(json.dumps(state, indent=1))
+
+    def _terminate(self, entry: dict, timeout: float) -> None:
+        if not self._alive(entry):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(entry["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self._alive(entry) and time.monotonic() < deadline:
+            self._reap(entry)
+            time.sleep(0.05)
+        if self._alive(entry):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(entry["pid"], signal.SIGKILL)
+            while self._alive(entry):
+                self._reap(entry)
+                time.sleep(0.05)
 
     @staticmethod
     def _reap(entry: dict) -> None:
@@ -550,14 +561,15 @@ class LocalCluster:
                 env=node_env,
             )
 
-    def _ssl_context(self) -> ssl.SSLContext:
+    def ssl_context(self) -> ssl.SSLContext:
+        """TLS to the API server as its admin."""
         context = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
         context.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
         return context
 
     def _wait_http(self, url: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
-        context = self._ssl_context()
+        context = self.ssl_context()
         last = None
         while time.monotonic() < deadline:
             self._check_processes()

@@ -55,6 +55,8 @@ SYSCTLS = (
     "kernel.keys.root_maxkeys",
     "kernel.keys.root_maxbytes",
 )
+# started in this order on the node, stopped in the reverse
+NODE_PROCESSES = ("containerd", "kubelet", "kube-proxy", "kube-router", "local-path-provisioner")
 NSENTER = shutil.which("nsenter") or "/usr/bin/nsenter"
 APT_PACKAGES = {"containerd": "containerd", "runc": "runc", "ipset": "ipset", "iptables-save": "iptables"}
 CNI_PLUGINS = pathlib.Path("/usr/lib/cni")
@@ -205,14 +207,30 @@ class RealNode:
         self._wait_holder()
         for source, target in ((self.var_lib, "/var/lib"), (self.var_log, "/var/log")):
             self.run("mount", "--bind", str(source), target)
-        self.run("mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run")
-        self.run("mkdir", "-p", "/run/k8s-ee-node", "/run/netns", "/var/log/containers", "/var/log/pods")
+        self._fresh_run()
         self._write_configs(kubeconfig, pki)
         self._create_cgroup_root()
         self.start_containerd()
         self.import_images()
         self.start_kubelet(bins)
         self.start_kube_proxy(bins)
+
+    def _fresh_run(self) -> None:
+        self.run("mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run")
+        self.run("mkdir", "-p", "/run/k8s-ee-node", "/run/netns", "/var/log/containers", "/var/log/pods")
+
+    def reboot(self) -> None:
+        """What a server's reboot does to the node: every node process and container stops, /run starts empty,
+        /var/lib (images, volumes, the kubelet's and containerd's state) stays; then the node starts again."""
+        for name in reversed(NODE_PROCESSES):
+            self.cluster.stop_process(name)
+        self.kill_containers()
+        self.run("umount", "--recursive", "--lazy", "/run")
+        self._fresh_run()
+        self.start_containerd()
+        self.start_kubelet(self.bins)
+        self.start_kube_proxy(self.bins)
+        self.start_node_services()
 
     def finish(self) -> None:
         """Once the node is registered: the cluster's add-ons, kube-router and local-path-provisioner; DNS ready."""

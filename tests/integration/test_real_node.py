@@ -6,11 +6,17 @@ enforces the NetworkPolicies and local-path-provisioner gives volumes. The last 
 compares the host with how it was before the first.
 """
 
+import json
 import pathlib
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import pytest
+import yaml
 from conftest import Playbooks
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cluster"))
@@ -25,6 +31,13 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "sample-app"
+SAMPLE_APP = images.SAMPLE_APP_IMAGE.format(version="1")
+SAMPLE_APP_2 = images.SAMPLE_APP_IMAGE.format(version="2")  # the same app under a second tag: a new image
+PROBE = images.PROBE_IMAGE.format(version="1")
+# the database versions whose images are built here from Debian's packages (docs/testing.md)
+REDIS = {"version": images.DEBIAN_VERSIONS["redis"]}
+MARIADB = {"version": images.DEBIAN_VERSIONS["mariadb"]}
+BASIC = {"redis": REDIS, "mariadb": MARIADB}
 
 
 @pytest.fixture(scope="module")
@@ -71,39 +84,76 @@ def kubectl(cluster, *args, check=True, **kwargs):
     )
 
 
-def proxy_get(cluster, namespace, path, service="app:http"):
-    """GET through the API server's service proxy: the API server dials the pod, as the health check does."""
+def app_call(cluster, namespace, path, method="GET", body=None):
+    """A request through the API server's service proxy, which dials the pod as the default health check does."""
+    url = f"{cluster.server}/api/v1/namespaces/{namespace}/services/app:http/proxy{path}"
+    data = body.encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - https to the API server
+    try:
+        with urllib.request.urlopen(request, context=cluster.ssl_context(), timeout=60) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def sample_config(tmp, databases, app=None):
+    """The sample app's own k8s-ee.yaml with `databases` (name -> True or settings) instead of its own, and
+    `app` settings merged into its own."""
+    config = yaml.safe_load((SAMPLE / "k8s-ee.yaml").read_text())
+    config["databases"] = databases
+    config["app"].update(app or {})
+    path = tmp / f"k8s-ee-{time.monotonic_ns()}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path), config["projectId"]
+
+
+def connect(cluster, namespace, target, host, port, seconds=3):
+    """Open a TCP connection from the pod of `target` (deploy/app, pod/name, ...) with bash's /dev/tcp:
+    'open', 'refused' (kube-router rejects what a policy denies) or 'timeout'."""
+    script = f"exec 3<>/dev/tcp/{host}/{port}"
     result = kubectl(
-        cluster, "get", "--raw", f"/api/v1/namespaces/{namespace}/services/{service}/proxy{path}", check=False
+        cluster, "-n", namespace, "exec", target, "--", "timeout", str(seconds), "bash", "-c", script, check=False
     )
-    return result.returncode, result.stdout, result.stderr
+    if result.returncode == 0:
+        return "open"
+    if result.returncode == 124:
+        return "timeout"
+    if "refused" in result.stderr:
+        return "refused"
+    return f"error {result.returncode}: {result.stderr.strip()[-300:]}"
 
 
 class Environments:
-    """The pull requests this module deploys, each once (pr_up of app + Redis + MariaDB)."""
+    """Pull requests of the sample app on the real node, each brought up once and shared by the tests."""
 
-    def __init__(self, cluster, kube, playbooks, tmp):
-        self.cluster, self.kube, self.playbooks, self.tmp = cluster, kube, playbooks, tmp
-        self.up = {}
+    def __init__(self, cluster, playbooks, tmp):
+        self.cluster, self.playbooks, self.tmp = cluster, playbooks, tmp
+        self.namespaces = {}
 
-    def ensure(self, number):
-        if number not in self.up:
-            result = self.playbooks.run(
-                "pr_up",
-                k8s_ee_pr_number=number,
-                k8s_ee_config_path=str(SAMPLE / "k8s-ee.yaml"),
-                k8s_ee_image=images.SAMPLE_APP_IMAGE,
-                k8s_ee_health_check=True,
-                k8s_ee_timeout=300,
-            )
+    def up(self, number, databases, image=None, app=None, **extra):
+        path, project = sample_config(self.tmp, databases, app)
+        result = self.playbooks.run(
+            "pr_up",
+            k8s_ee_pr_number=number,
+            k8s_ee_config_path=path,
+            k8s_ee_image=image or SAMPLE_APP,
+            k8s_ee_health_check=True,
+            k8s_ee_timeout=300,
+            **extra,
+        )
+        self.namespaces[number] = f"{project}-pr-{number}"
+        return result
+
+    def ensure(self, number, databases=None):
+        if number not in self.namespaces:
+            result = self.up(number, databases or BASIC)
             assert result.rc == 0, result
-            self.up[number] = result
-        return f"sample-pr-{number}"
+        return self.namespaces[number]
 
 
 @pytest.fixture(scope="module")
-def environments(node_cluster, node_kube, node_playbooks, tmp_path_factory):
-    return Environments(node_cluster, node_kube, node_playbooks, tmp_path_factory.mktemp("environments"))
+def environments(node_cluster, node_playbooks, tmp_path_factory):
+    return Environments(node_cluster, node_playbooks, tmp_path_factory.mktemp("environments"))
 
 
 # ------------------------------------------------------------------ the node
@@ -123,6 +173,278 @@ def test_node_is_real_and_ready(node_cluster, node_kube):
         if c["metadata"].get("annotations", {}).get("storageclass.kubernetes.io/is-default-class") == "true"
     ]
     assert default == ["local-path"]
+
+
+def test_app_with_redis_and_mariadb_comes_up_and_uses_both(node_cluster, environments, github):
+    namespace = environments.ensure(1)  # pr_up with the default health check, through the API server's proxy
+    assert app_call(node_cluster, namespace, "/healthz")[0] == 200
+    status, overview = app_call(node_cluster, namespace, "/")
+    assert status == 200, overview
+    assert overview["pullRequest"]["PR_NUMBER"] == "1"
+    assert overview["databases"]["redis"]["missing"] == []
+    assert overview["databases"]["mariadb"]["missing"] == []
+    for db in ("redis", "mariadb"):
+        assert app_call(node_cluster, namespace, f"/kv/{db}/greeting", "PUT", f"hello from {db}")[0] == 200
+        assert app_call(node_cluster, namespace, f"/kv/{db}/greeting") == (
+            200,
+            {"db": db, "key": "greeting", "value": f"hello from {db}"},
+        )
+    # PostgreSQL is not configured here: the app says which variables it lacks instead of guessing
+    status, body = app_call(node_cluster, namespace, "/check/postgresql")
+    assert status == 503 and "DATABASE_URL" in json.dumps(body)
+    comment = [c["body"] for c in github.comments_of("acme/shop", 1) if "k8s-ee:environment" in c["body"]][-1]
+    assert "Preview environment: deployed" in comment
+    assert f"https://{namespace}." in comment
+
+
+def test_pods_resolve_names_through_cluster_dns(node_cluster, environments):
+    namespace = environments.ensure(1)
+    for name in ("redis", f"mariadb.{namespace}.svc.cluster.local", "kubernetes.default"):
+        result = kubectl(node_cluster, "-n", namespace, "exec", "deploy/app", "--", "getent", "hosts", name)
+        assert result.stdout.split()[0].startswith("10.96."), (name, result.stdout)
+    # nothing outside the cluster is forwarded anywhere
+    outside = kubectl(
+        node_cluster, "-n", namespace, "exec", "deploy/app", "--", "getent", "hosts", "example.com", check=False
+    )
+    assert outside.returncode != 0
+
+
+def test_a_pull_request_cannot_reach_another(node_cluster, environments):
+    one, two = environments.ensure(1), environments.ensure(2)
+    assert connect(node_cluster, one, "deploy/app", "redis", 6379) == "open"
+    assert connect(node_cluster, one, "deploy/app", "mariadb", 3306) == "open"
+    for host, port in ((f"redis.{two}", 6379), (f"mariadb.{two}", 3306), (f"app.{two}", 8080)):
+        assert connect(node_cluster, one, "deploy/app", host, port) == "refused", host
+    # and the other way round, from a database's pod as well
+    assert connect(node_cluster, two, "deploy/app", f"app.{one}", 8080) == "refused"
+    assert connect(node_cluster, two, "deploy/redis", f"redis.{one}", 6379) == "refused"
+
+
+@pytest.fixture(scope="module")
+def probes(node_cluster, node_kube):
+    """Probe pods outside the environments: as the ingress controller (kube-system, Traefik's labels), as
+    Prometheus (observability), and unlabelled ones beside them."""
+    made = {}
+
+    def probe(namespace, name, labels):
+        key = (namespace, name)
+        if key not in made:
+            if not node_kube.get("Namespace", namespace):
+                node_kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            node_kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                    "spec": {
+                        "containers": [{"name": "probe", "image": PROBE, "command": ["probe", "sleep"]}],
+                        "terminationGracePeriodSeconds": 1,
+                    },
+                }
+            )
+            kubectl(node_cluster, "-n", namespace, "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+            made[key] = f"pod/{name}"
+        return made[key]
+
+    return probe
+
+
+def reach(cluster, probe_namespace, probe, host, port):
+    result = kubectl(
+        cluster, "-n", probe_namespace, "exec", probe, "--", "probe", "tcp", host, str(port), "3", check=False
+    )
+    return result.stdout.split()[0] if result.stdout else f"error: {result.stderr[-200:]}"
+
+
+def test_only_the_ingress_controller_and_prometheus_reach_the_app(node_cluster, environments, probes):
+    namespace = environments.ensure(1)
+    traefik = probes("kube-system", "traefik-probe", {"app.kubernetes.io/name": "traefik"})
+    stranger = probes("kube-system", "stranger", {"app.kubernetes.io/name": "something-else"})
+    prometheus = probes("observability", "prometheus-probe", {"app.kubernetes.io/name": "prometheus"})
+    impostor = probes("elsewhere", "traefik-impostor", {"app.kubernetes.io/name": "traefik"})
+    app, redis = f"app.{namespace}", f"redis.{namespace}"
+    assert reach(node_cluster, "kube-system", traefik, app, 8080) == "open"
+    assert reach(node_cluster, "kube-system", traefik, redis, 6379) == "refused"
+    assert reach(node_cluster, "kube-system", stranger, app, 8080) == "refused"
+    assert reach(node_cluster, "observability", prometheus, app, 8080) == "open"
+    assert reach(node_cluster, "observability", prometheus, redis, 6379) == "refused"
+    assert reach(node_cluster, "elsewhere", impostor, app, 8080) == "refused"
+
+
+def test_the_api_server_only_and_never_the_node(node_cluster, environments):
+    namespace = environments.ensure(1)
+    api_port = int(node_cluster.server.rsplit(":", 1)[1])
+    assert connect(node_cluster, namespace, "deploy/app", "kubernetes.default", 443) == "open"
+    assert connect(node_cluster, namespace, "deploy/app", realnode.HOST_ADDRESS, api_port) == "open"
+    # the node's own addresses: the kubelet, kube-proxy's health port, and a listener of this machine beside the API
+    assert connect(node_cluster, namespace, "deploy/app", realnode.NODE_ADDRESS, 10250) == "refused"
+    assert connect(node_cluster, namespace, "deploy/app", "10.42.0.1", 10250) == "refused"
+    with listener(realnode.HOST_ADDRESS) as port:
+        assert connect(node_cluster, namespace, "deploy/app", realnode.HOST_ADDRESS, port) == "refused"
+
+
+class listener:
+    """A TCP listener on this machine (never an outside address) that accepts whatever arrives."""
+
+    def __init__(self, address):
+        self.address = address
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind((self.address, 0))
+        self.sock.listen(16)
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+POLICY_EFFECTS = {
+    # policy -> (what it allows, checked from where) ; deleting it must turn "open" into "refused"
+    "allow-same-namespace": ("app", "redis", 6379),
+    "allow-egress": ("app", "redis", 6379),
+    "allow-ingress-controller": ("traefik", "app", 8080),
+    "allow-observability": ("prometheus", "app", 8080),
+}
+
+
+@pytest.mark.parametrize("policy", sorted(POLICY_EFFECTS))
+def test_every_allow_policy_matters(node_cluster, node_kube, environments, probes, policy):
+    namespace = environments.ensure(1)
+    source, target, port = POLICY_EFFECTS[policy]
+    sources = {
+        "app": lambda host: connect(node_cluster, namespace, "deploy/app", host, port),
+        "traefik": lambda host: reach(
+            node_cluster,
+            "kube-system",
+            probes("kube-system", "traefik-probe", {"app.kubernetes.io/name": "traefik"}),
+            host,
+            port,
+        ),
+        "prometheus": lambda host: reach(
+            node_cluster,
+            "observability",
+            probes("observability", "prometheus-probe", {"app.kubernetes.io/name": "prometheus"}),
+            host,
+            port,
+        ),
+    }
+    host = f"{target}.{namespace}"
+    assert sources[source](host) == "open"
+    with policy_removed(node_kube, namespace, policy):
+        assert eventually(lambda: sources[source](host) == "refused"), policy
+    assert eventually(lambda: sources[source](host) == "open"), policy
+
+
+def test_default_deny_is_the_floor_under_the_allows(node_cluster, node_kube, environments):
+    """Every allow policy selects every pod, so default-deny alone changes nothing while they exist; it is what
+    still holds when an allow policy is gone: without allow-egress nothing leaves the pod, and without
+    default-deny as well everything does."""
+    namespace = environments.ensure(1)
+    with listener(realnode.HOST_ADDRESS) as port:
+        assert connect(node_cluster, namespace, "deploy/app", realnode.HOST_ADDRESS, port) == "refused"
+        with policy_removed(node_kube, namespace, "allow-egress"):
+            assert eventually(lambda: connect(node_cluster, namespace, "deploy/app", "redis", 6379) == "refused")
+            assert connect(node_cluster, namespace, "deploy/app", realnode.HOST_ADDRESS, port) == "refused"
+            with policy_removed(node_kube, namespace, "default-deny"):
+                assert eventually(
+                    lambda: connect(node_cluster, namespace, "deploy/app", realnode.HOST_ADDRESS, port) == "open"
+                )
+        assert eventually(
+            lambda: connect(node_cluster, namespace, "deploy/app", realnode.HOST_ADDRESS, port) == "refused"
+        )
+
+
+class policy_removed:
+    """Delete one of the environment's NetworkPolicies for the block; put the same object back afterwards."""
+
+    def __init__(self, kube, namespace, name):
+        self.kube, self.namespace, self.name = kube, namespace, name
+
+    def __enter__(self):
+        self.saved = self.kube.get("NetworkPolicy", self.name, self.namespace)
+        assert self.saved, self.name
+        self.kube.delete("NetworkPolicy", self.name, self.namespace)
+
+    def __exit__(self, *exc):
+        metadata = self.saved["metadata"]
+        kept = {k: metadata[k] for k in ("name", "namespace", "labels", "annotations") if k in metadata}
+        self.kube.create(
+            {
+                "apiVersion": self.saved["apiVersion"],
+                "kind": "NetworkPolicy",
+                "metadata": kept,
+                "spec": self.saved["spec"],
+            }
+        )
+
+
+def eventually(check, seconds=30):
+    """kube-router applies a policy change within its sync; poll rather than sleep."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+
+
+# ------------------------------------------------------------------ data and failures
+
+
+def wait_ready(cluster, namespace, target, seconds=240):
+    kubectl(cluster, "-n", namespace, "rollout", "status", target, f"--timeout={seconds}s")
+
+
+def test_data_survives_a_new_image_a_deleted_pod_and_a_node_reboot(node_cluster, node_kube, environments):
+    namespace = environments.ensure(3)
+    assert app_call(node_cluster, namespace, "/kv/mariadb/survivor", "PUT", "written before")[0] == 200
+    password = node_kube.get("Secret", "mariadb", namespace)["data"]["password"]
+
+    redeploy = environments.up(3, BASIC, image=SAMPLE_APP_2)
+    assert redeploy.rc == 0, redeploy
+    (pod,) = node_kube.list("Pod", namespace, label_selector="app.kubernetes.io/name=app")
+    assert pod["spec"]["containers"][0]["image"] == SAMPLE_APP_2
+    assert app_call(node_cluster, namespace, "/kv/mariadb/survivor")[1]["value"] == "written before"
+
+    kubectl(node_cluster, "-n", namespace, "delete", "pod", "-l", "app.kubernetes.io/name=mariadb", "--wait=true")
+    wait_ready(node_cluster, namespace, "statefulset/mariadb")
+    assert eventually(lambda: app_call(node_cluster, namespace, "/kv/mariadb/survivor")[0] == 200, 60)
+    assert app_call(node_cluster, namespace, "/kv/mariadb/survivor")[1]["value"] == "written before"
+
+    node_cluster.real_node.reboot()
+    kubectl(node_cluster, "wait", "--for=condition=Ready", f"node/{realnode.NODE_NAME}", "--timeout=120s")
+    for target in ("statefulset/mariadb", "deployment/redis", "deployment/app"):
+        wait_ready(node_cluster, namespace, target)
+    assert eventually(lambda: app_call(node_cluster, namespace, "/kv/mariadb/survivor")[0] == 200, 120)
+    assert app_call(node_cluster, namespace, "/kv/mariadb/survivor")[1]["value"] == "written before"
+    assert node_kube.get("Secret", "mariadb", namespace)["data"]["password"] == password
+    # the cluster's own services came back with the node
+    kubectl(node_cluster, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s")
+
+
+FAILURES = {
+    # what a user gets wrong -> what the comment must say besides the container's name
+    "binds a privileged port": ({"port": 80}, ["CrashLoopBackOff", "PermissionError"]),
+    "health path answers 404": ({"healthPath": "/not-there"}, ["probe failed", "404"]),
+    "names a missing Secret": ({"envFrom": [{"secretRef": {"name": "not-created"}}]}, ["not-created", "not found"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+def test_a_failure_is_reported_as_the_kubelet_saw_it(node_cluster, environments, github, case):
+    number = 20 + sorted(FAILURES).index(case)
+    app, expected = FAILURES[case]
+    result = environments.up(number, {}, app=app, k8s_ee_timeout=45, k8s_ee_collect_logs=True)
+    assert result.rc != 0, result
+    body = [c["body"] for c in github.comments_of("acme/shop", number) if "k8s-ee:environment" in c["body"]][-1]
+    assert "`app`" in body or "app" in body
+    for text in expected:
+        assert text in body, (case, text, body[-3000:])
+    if case == "binds a privileged port":
+        # the container's own last log lines: the traceback the app printed
+        assert "Permission denied" in body
 
 
 # ------------------------------------------------------------------ teardown (last)
