@@ -258,11 +258,12 @@ class _Store:
         else:
             self._download(relative, entry["url"], entry["sha256"], entry["size"], blob)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+        staging = self._staging()
         try:
             os.link(blob, staging)
-        except OSError:
+        except OSError:  # another file system, or no hard links: a read-only copy
             shutil.copyfile(blob, staging)
+            staging.chmod(0o444)
         os.replace(staging, target)
         self.verify(target, relative, entry, "the cached copy at")
         return target
@@ -330,6 +331,7 @@ class _Store:
     def _npm(self, label: str, source: dict, blob: pathlib.Path, cause: Exception) -> None:
         """The extract's source from its npm package (through the npm client and its configured registry), when
         the URL cannot be reached: the package's integrity and then the file's sha256 are checked."""
+        self.cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.cache) as folder:
             proc = subprocess.run(
                 ["npm", "pack", source["npm"], "--pack-destination", folder, "--json"],
