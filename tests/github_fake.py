@@ -1,4 +1,4 @@
-"""A local GitHub REST server for tests, shaped by ../shared/upstream/github-rest-subset.json.
+"""A local GitHub REST server for tests, shaped by the upstream github-rest-subset.json (tests/upstream.py).
 
 Only operations of that OpenAPI description are served (anything else is a 404 and recorded as a
 violation). Response objects start from the description's own examples; every response body and
@@ -24,15 +24,15 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 import jsonschema
+import upstream
 from loopback import LoopbackServer
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def spec_path() -> pathlib.Path:
+    """K8S_EE_GITHUB_SPEC as it is, or the verified github-rest-subset.json of tests/upstream.py."""
     if os.environ.get("K8S_EE_GITHUB_SPEC"):
         return pathlib.Path(os.environ["K8S_EE_GITHUB_SPEC"])
-    return REPO.parent / "shared" / "upstream" / "github-rest-subset.json"
+    return upstream.path("github-rest-subset.json")
 
 
 def _openapi_to_jsonschema(node):

@@ -12,6 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+import upstream
 import yaml
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity
@@ -20,7 +21,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = pathlib.Path(os.environ.get("K8S_EE_CACHE", pathlib.Path.home() / ".cache" / "k8s-ee"))
 PROMCHECK_SRC = REPO / "tests" / "tools" / "promcheck"
 PROMETHEUS_MODULE_VERSION = "v0.316.0"
-# Helm, to render the pinned charts of ../shared/upstream/charts with the values the role stores. Built from its Go
+# Helm, to render the pinned upstream charts (upstream_chart) with the values the role stores. Built from its Go
 # module with the ldflags of helm's Makefile (without them a `go install` build assumes Kubernetes v1.20 and refuses
 # charts with a newer kubeVersion), as shared/upstream/PROVENANCE.md describes.
 HELM_VERSION = "v3.19.2"
@@ -363,14 +364,16 @@ def label_values_selector(query: str) -> str:
 # ---------------------------------------------------------------- the pinned charts, rendered
 
 
-def upstream_charts() -> pathlib.Path:
-    """The pinned upstream charts (../shared/upstream/charts beside the checkout, or K8S_EE_CHARTS)."""
-    directory = pathlib.Path(os.environ.get("K8S_EE_CHARTS") or REPO.parent / "shared" / "upstream" / "charts")
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"no upstream charts in {directory}; set K8S_EE_CHARTS to the folder of shared/upstream/charts"
-        )
-    return directory
+def upstream_chart(name: str) -> pathlib.Path:
+    """The folder of one pinned upstream chart, `<chart>-<version>`: K8S_EE_CHARTS/<name> as it is when that is set,
+    else tests/upstream.py's `charts/<name>` (../shared/upstream/charts beside the checkout, or downloaded into the
+    cache; checked against tests/upstream.lock.json either way)."""
+    if os.environ.get("K8S_EE_CHARTS"):
+        directory = pathlib.Path(os.environ["K8S_EE_CHARTS"]) / name
+        if not directory.is_dir():
+            raise FileNotFoundError(f"no upstream chart {directory}; K8S_EE_CHARTS names the folder of the charts")
+        return directory
+    return upstream.directory(f"charts/{name}")
 
 
 def helm_binary() -> pathlib.Path:
@@ -388,8 +391,8 @@ def helm_binary() -> pathlib.Path:
 
 
 def render_chart(chart: str, version: str, values: dict, namespace: str, api_versions=()) -> list[dict]:
-    """`helm template` of upstream_charts()/<chart>-<version> with these values: the objects the chart would create."""
-    argv = [str(helm_binary()), "template", chart, str(upstream_charts() / f"{chart}-{version}"), "-n", namespace]
+    """`helm template` of upstream_chart(<chart>-<version>) with these values: the objects the chart would create."""
+    argv = [str(helm_binary()), "template", chart, str(upstream_chart(f"{chart}-{version}")), "-n", namespace]
     argv += [arg for api in api_versions for arg in ("--api-versions", api)]
     proc = subprocess.run(
         [*argv, "-f", "-"], input=yaml.safe_dump(values), capture_output=True, text=True, check=True, timeout=300

@@ -49,10 +49,15 @@ VOLUME_SIZE = "5Gi"
 
 
 def shared_crds_dir() -> pathlib.Path:
-    """The upstream CRDs (../shared/upstream/crds beside the checkout, or K8S_EE_CRDS)."""
+    """The upstream CRDs: K8S_EE_CRDS as it is, or tests/upstream.py's `crds` (../shared/upstream/crds beside the
+    checkout, or downloaded into the cache; checked against tests/upstream.lock.json either way)."""
     if os.environ.get("K8S_EE_CRDS"):
         return pathlib.Path(os.environ["K8S_EE_CRDS"])
-    return REPO.parent / "shared" / "upstream" / "crds"
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
+    import upstream
+
+    return upstream.directory("crds")
 
 
 # --------------------------------------------------------------------------- build

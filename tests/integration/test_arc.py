@@ -2,9 +2,9 @@
 CRD, runners bound to the project's least-privilege CI identity, GitHub App credentials kept out of the output.
 
 The runner pod is what the pinned gha-runner-scale-set chart renders from exactly the values the role wrote (helm
-template of ../shared/upstream/charts), plus what the controller adds (resourcebuilder.go, newEphemeralRunnerPod), and
-is created (server-side dry run) against the real Pod Security admission, ServiceAccount admission and the role's
-ValidatingAdmissionPolicy of the runners' namespace."""
+template of the upstream chart of tests/upstream.py), plus what the controller adds (resourcebuilder.go,
+newEphemeralRunnerPod), and is created (server-side dry run) against the real Pod Security admission, ServiceAccount
+admission and the role's ValidatingAdmissionPolicy of the runners' namespace."""
 
 import base64
 import copy
@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 from harness import helm_chart, wait_until_gone
-from observability import helm_binary, upstream_charts
+from observability import helm_binary, upstream_chart
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._access import load_allowlist, repository_allowed
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -118,7 +118,7 @@ def render_runner_set(values_text, tmp_path):
     HelmChart's name into targetNamespace)."""
     values = tmp_path / "values.yaml"
     values.write_text(values_text)
-    chart = upstream_charts() / "gha-runner-scale-set-0.14.2"
+    chart = upstream_chart("gha-runner-scale-set-0.14.2")
     argv = [str(helm_binary()), "template", "arc-runners-shop", str(chart), "--namespace", "arc-runners"]
     out = subprocess.run(
         [*argv, "--kube-version", "v1.34.3", "--values", str(values)], capture_output=True, text=True, check=True

@@ -36,7 +36,7 @@ from observability import (
     monitors_reading_files,
     render_chart,
     resolve_grafana_variables,
-    upstream_charts,
+    upstream_chart,
 )
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -412,7 +412,7 @@ PROMETHEUSES = f"/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/prometheu
 def prometheus_crd(kube):
     """The Prometheus CRD of the pinned chart (its crds subchart), installed for this test and removed after it."""
     version = helmchart(kube, "kube-prometheus-stack")["spec"]["version"]
-    path = upstream_charts() / f"kube-prometheus-stack-{version}" / "charts" / "crds" / "crds" / "crd-prometheuses.yaml"
+    path = upstream_chart(f"kube-prometheus-stack-{version}") / "charts" / "crds" / "crds" / "crd-prometheuses.yaml"
     crd = yaml.safe_load(path.read_text())
     created = get(kube, f"{CRDS}/{crd['metadata']['name']}") is None
     if created:
