@@ -681,9 +681,10 @@ def chroot(root: pathlib.Path, script: str) -> None:
     _run(["chroot", str(root), "/bin/sh", "-ec", script], env=env)
 
 
-def _host_mirror() -> str | None:
+def _host_mirror(sources=None) -> str | None:
     """The host's apt mirror for the suite (deb822 .sources or one-line .list), for debootstrap."""
-    sources = [pathlib.Path("/etc/apt/sources.list"), *sorted(pathlib.Path("/etc/apt/sources.list.d").glob("*"))]
+    if sources is None:
+        sources = [pathlib.Path("/etc/apt/sources.list"), *sorted(pathlib.Path("/etc/apt/sources.list.d").glob("*"))]
     for path in sources:
         if not path.is_file():
             continue
