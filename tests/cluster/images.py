@@ -536,7 +536,7 @@ def write_layer(root: pathlib.Path, paths: list[str], whiteouts: list[str], out:
             with tarfile.open(fileobj=plain, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 for rel, whiteout in entries:
                     if whiteout:
-                        parent, _, name = rel.rpartition("/")
+                        parent, _slash, name = rel.rpartition("/")
                         tar.addfile(_tarinfo(f"{parent}/.wh.{name}".lstrip("/"), mode=0o644))
                         continue
                     full = root / rel
@@ -603,7 +603,7 @@ def manifest(config_blob: bytes, layers: list[Layer]) -> dict:
 
 
 def tag_of(ref: str) -> str:
-    _, sep, tag = ref.rpartition(":")
+    _name, sep, tag = ref.rpartition(":")
     return tag if sep and "/" not in tag else "latest"
 
 
@@ -779,7 +779,7 @@ def _write_files(root: pathlib.Path, recipe: Recipe) -> None:
 
 
 def _extract_layer(image: pathlib.Path, root: pathlib.Path) -> None:
-    _, man, _ = read_oci(image)
+    _index, man, _config = read_oci(image)
     with tarfile.open(image) as tar:
         blob = tar.extractfile(f"blobs/sha256/{man['layers'][0]['digest'].removeprefix('sha256:')}")
         proc = subprocess.Popen(["tar", "-xzpf", "-", "--numeric-owner", "-C", str(root)], stdin=subprocess.PIPE)
@@ -790,7 +790,7 @@ def _extract_layer(image: pathlib.Path, root: pathlib.Path) -> None:
 
 
 def _base_layer(image: pathlib.Path, work: pathlib.Path) -> Layer:
-    _, man, config = read_oci(image)
+    _index, man, config = read_oci(image)
     with tarfile.open(image) as tar:
         out = work / "base.tar.gz"
         with open(out, "wb") as f:
@@ -800,7 +800,7 @@ def _base_layer(image: pathlib.Path, work: pathlib.Path) -> Layer:
 
 def _populate_pause(root: pathlib.Path, recipe: Recipe, work: pathlib.Path) -> None:
     source = work / "pause.c"
-    source.write_bytes({p: c for p, _, c in recipe.files}["pause.c"])
+    source.write_bytes({path: content for path, _mode, content in recipe.files}["pause.c"])
     _run(["gcc", "-static", "-Os", "-s", "-Wall", "-Wextra", "-Werror", "-o", str(root / "pause"), str(source)])
     (root / "pause").chmod(0o755)
 
@@ -905,7 +905,7 @@ def build(names=None, tags: dict[str, list[str]] | None = None, log=log_stderr) 
     every = recipes(tags)
     selected = {name: every[name] for name in (names or every)}
     with _locked():
-        _, image_keys = keys(selected)
+        _base_key, image_keys = keys(selected)
         out = {name: tarball(name, image_keys[name]) for name in selected}
         todo = [name for name in selected if not out[name].exists()]
         if not todo:

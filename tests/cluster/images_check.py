@@ -167,7 +167,7 @@ class Check:
             "    print(e.code); print(e.read().decode())\n"
         )
         out = self.netns_python(code).stdout
-        status, _, text = out.partition("\n")
+        status, _newline, text = out.partition("\n")
         return int(status or 0), text
 
     def volume(self, name: str) -> pathlib.Path:
@@ -300,7 +300,7 @@ class Check:
         for name, path in paths.items():
             result = self.containerd.ctr("images", "import", str(path), check=False)
             r.check(f"import {name}", result.returncode == 0, result.stderr.strip()[-300:])
-            _, _, config = images.read_oci(path)
+            _index, _manifest, config = images.read_oci(path)
             for ref in images.recipes()[name].refs:
                 self.configs[ref] = config["config"]
         listed = set(self.containerd.ctr("images", "ls", "-q").stdout.split())

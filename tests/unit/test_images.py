@@ -365,7 +365,7 @@ def test_the_sample_app_uses_exactly_the_documented_variables(app_module):
     for db, names in app_module.VARIABLES.items():
         config = _config.normalise({"projectId": "x", "databases": {db: True}})
         from_config_map = set(_render.app_environment(config, pr, "u")) - plain
-        from_secrets = {name for name, _, _ in _render.SECRET_ENV[db]}
+        from_secrets = {name for name, _secret, _key in _render.SECRET_ENV[db]}
         assert set(names) == from_config_map | from_secrets, db
         assert all(f"`{name}`" in adopting for name in names), db
     assert all(f"`{name}`" in adopting for name in app_module.PR_VARIABLES)
