@@ -25,6 +25,7 @@ owners. Building needs root (debootstrap, chroot) and the Debian package mirror;
     python3 tests/cluster/images.py build [NAME ...] [--tag redis=7.2 ...]   # prints name, tarball, refs
     python3 tests/cluster/images.py list  [--tag ...]                         # keys and whether cached
     python3 tests/cluster/images.py import --address SOCKET [NAME ...]        # into a running containerd
+    python3 tests/cluster/images.py prune [--tag ...]                         # drop tarballs of older keys
 
 tests/cluster/images_check.py imports them into a throwaway containerd and runs their entrypoints.
 """
@@ -926,6 +927,22 @@ def build(names=None, tags: dict[str, list[str]] | None = None, log=log_stderr) 
     return out
 
 
+def prune(tags: dict[str, list[str]] | None = None, log=log_stderr) -> list[pathlib.Path]:
+    """Remove the cached tarballs of these recipes (and base layers) other than the current keys'."""
+    every = recipes(tags)
+    base_key, image_keys = keys(every)
+    keep = {tarball(name, key) for name, key in image_keys.items()} | {tarball("bookworm-base", base_key)}
+    removed = []
+    with _locked():
+        for name in [*every, "bookworm-base"]:
+            for path in CACHE.glob(f"{name}-*.tar"):
+                if re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{16}}\.tar", path.name) and path not in keep:
+                    log(f"removing {path.name}")
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
 def import_images(paths, address: str, namespace: str = "k8s.io", log=log_stderr) -> None:
     """`ctr images import` each tarball into the containerd at `address` (names come from index.json)."""
     for path in paths:
@@ -948,7 +965,7 @@ def _tags(values) -> dict[str, list[str]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("command", choices=["build", "list", "import"])
+    parser.add_argument("command", choices=["build", "list", "import", "prune"])
     parser.add_argument("names", nargs="*", help="images (default: all)")
     parser.add_argument("--tag", action="append", help="NAME=TAG, repeatable (redis and mariadb: the version)")
     parser.add_argument("--address", help="containerd socket (import)")
@@ -959,6 +976,9 @@ def main(argv=None) -> int:
     unknown = sorted(set(args.names) - set(every))
     if unknown:
         parser.error(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(every)}")
+    if args.command == "prune":
+        prune(tags)
+        return 0
     if args.command == "list":
         selected = {name: every[name] for name in (args.names or every)}
         base_key, image_keys = keys(selected)
