@@ -451,6 +451,20 @@ class Check:
             self.log("mariadb-root")[-300:],
         )
         self.stop("mariadb-root")
+        half = self.volume("mariadb-half")  # a first start that died after writing some files
+        (half / ".k8s-ee-init-incomplete").touch()
+        (half / "mysql").mkdir()
+        (half / "mysql" / "junk").write_text("x")
+        volumes = {"/var/lib/mysql": half, "/run/mysqld": self.volume("half-run"), "/tmp": self.volume("half-tmp")}
+        env = {"MARIADB_ROOT_PASSWORD": "pw"}
+        self.start("mariadb-half", mariadb_ref, [*config["Entrypoint"], *config["Cmd"], "--port=3308"], env, volumes)
+        up = self.wait_port(3308, 90)
+        log = self.log("mariadb-half")
+        redone = (
+            up and "did not finish" in log and "init process done" in log and not (half / "mysql" / "junk").exists()
+        )
+        r.check("mariadb redoes a first start that did not finish", redone, log[-400:])
+        self.stop("mariadb-half")
         self.start(
             "mariadb-nopw",
             mariadb_ref,
