@@ -68,7 +68,7 @@ def main() -> int:
     env = {**playbook_env(cluster.kubeconfig, json_output=False), **event}
     kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
     try:
-        banner("pr_up: create the environment of PR 1 (app + PostgreSQL + Redis)")
+        banner("pr_up: create the environment of PR 1 (app + PostgreSQL + Redis + MariaDB)")
         up = subprocess.run(
             ["ansible-playbook", str(REPO / "playbooks" / "pr_up.yml"), "-e", f"@{work / 'vars.json'}"],
             env=env,
