@@ -128,3 +128,26 @@ def helm_chart(kube, name, namespace="kube-system"):
         if exc.status == 404:
             return None
         raise
+
+
+def install_helm_chart(kube, kubectl: list[str], name: str, namespace: str = "kube-system") -> list[dict]:
+    """What k3s' helm-controller does for one of the roles' HelmCharts, without its download: `helm template` of
+    the pinned chart (tests/upstream.py, the same version) with the HelmChart's valuesContent, release name and
+    targetNamespace, applied server-side. `kubectl` is the command with its --kubeconfig."""
+    import yaml
+    from observability import render_chart
+
+    spec = helm_chart(kube, name, namespace)["spec"]
+    target = spec["targetNamespace"]
+    objects = render_chart(spec["chart"], spec["version"], yaml.safe_load(spec.get("valuesContent") or "{}"), target)
+    if not kube.get("Namespace", target):
+        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
+    manifest = yaml.safe_dump_all(objects)
+    subprocess.run(
+        [*kubectl, "apply", "--server-side", "--force-conflicts", "-n", target, "-f", "-"],
+        input=manifest,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    return objects

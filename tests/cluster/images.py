@@ -69,7 +69,17 @@ SAMPLE_APP_IMAGE = "localhost/k8s-ee-sample-app:{version}"
 PROBE_IMAGE = "localhost/k8s-ee-probe:{version}"
 BUSYBOX_IMAGE = "docker.io/library/busybox:{version}"
 BASE_IMAGE = "localhost/k8s-ee-bookworm-base:12"
-DEFAULT_TAGS = {"pause": ["3.10"], "sample-app": ["1"], "probe": ["1"], "busybox": ["latest"]}
+COREDNS_IMAGE = "localhost/k8s-ee-coredns:{version}"
+CNPG_OPERATOR_IMAGE = "ghcr.io/cloudnative-pg/cloudnative-pg:{version}"
+DEFAULT_TAGS = {
+    "pause": ["3.10"],
+    "sample-app": ["1"],
+    "sample-app-next": ["2"],
+    "probe": ["1"],
+    "busybox": ["latest"],
+    "coredns": ["1.12.4"],
+    "cloudnative-pg": ["1.30.0"],
+}
 
 MEDIA = {
     "index": "application/vnd.oci.image.index.v1+json",
@@ -142,6 +152,8 @@ class Recipe:
     files: tuple[tuple[str, int, bytes], ...] = ()  # (path in the image, mode, content)
     config: dict = dataclasses.field(default_factory=dict, compare=False)
     host_tools: tuple[str, ...] = ()  # host packages whose installed versions key the image (a compiler)
+    # scratch images of Go programs built here (tests/cluster/components.py): (component, path in the image)
+    binaries: tuple[tuple[str, str], ...] = ()
 
 
 def product_images() -> dict[str, str]:
@@ -169,7 +181,13 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
     For redis and mariadb a tag is the database version, formatted as the product formats it."""
     product = product_images()
     versions = default_versions()
-    chosen = {"redis": [versions["redis"]], "mariadb": [versions["mariadb"]], **DEFAULT_TAGS, **(tags or {})}
+    chosen = {
+        "redis": [versions["redis"]],
+        "mariadb": [versions["mariadb"]],
+        "postgresql": [versions["postgresql"]],
+        **DEFAULT_TAGS,
+        **(tags or {}),
+    }
 
     def refs(name: str, pattern: str) -> tuple[str, ...]:
         if not chosen[name]:
@@ -247,6 +265,21 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
                 "ExposedPorts": {"8080/tcp": {}},
             },
         ),
+        # the same app built again as a new image (another digest): what a redeploy of a new commit brings
+        "sample-app-next": Recipe(
+            name="sample-app-next",
+            refs=refs("sample-app-next", SAMPLE_APP_IMAGE),
+            packages=("python3", "python3-redis", "python3-pymysql", "python3-psycopg2"),
+            before="groupadd -g 10001 app && useradd -u 10001 -g app -d /app -s /usr/sbin/nologin -M app",
+            files=(("/app/app.py", 0o644, (REPO / "examples" / "sample-app" / "app.py").read_bytes()),),
+            config={
+                "Env": [f"PATH={PATH}", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "PORT=8080", "BUILD=next"],
+                "Cmd": ["python3", "/app/app.py"],
+                "WorkingDir": "/app",
+                "User": "10001:10001",
+                "ExposedPorts": {"8080/tcp": {}},
+            },
+        ),
         "probe": Recipe(
             name="probe",
             refs=refs("probe", PROBE_IMAGE),
@@ -256,6 +289,42 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
                 ("/srv/probe/index.html", 0o644, b"probe\n"),
             ),
             config={"Env": [f"PATH={PATH}"], "Cmd": ["probe", "sleep"], "User": "65534:65534", "WorkingDir": "/"},
+        ),
+        "coredns": Recipe(
+            name="coredns",
+            refs=refs("coredns", COREDNS_IMAGE),
+            base=False,
+            populate="component",
+            binaries=(("coredns", "/coredns"),),
+            files=(("/etc/passwd", 0o644, b"nonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"),),
+            config={"Env": [f"PATH={PATH}"], "Entrypoint": ["/coredns"], "User": "0:0", "ExposedPorts": {"53/udp": {}}},
+        ),
+        # the operator image: /manager is the operator and, copied into each instance pod, the instance manager
+        "cloudnative-pg": Recipe(
+            name="cloudnative-pg",
+            refs=refs("cloudnative-pg", CNPG_OPERATOR_IMAGE),
+            base=False,
+            populate="component",
+            # the operator hands each instance pod the manager of the pod's architecture from /operator
+            # (pkg/utils/discovery.go: operator/manager_*, relative to WorkingDir /)
+            binaries=(("cloudnative-pg", "/manager"), ("cloudnative-pg", "/operator/manager_amd64")),
+            files=(("/etc/passwd", 0o644, b"nonroot:x:10001:10001::/:/sbin/nologin\n"),),
+            config={"Env": [f"PATH={PATH}"], "Entrypoint": ["/manager"], "User": "10001:10001", "WorkingDir": "/"},
+        ),
+        # the operand image CloudNativePG runs its instance manager in: PostgreSQL's programs on PATH, user 26
+        "postgresql": Recipe(
+            name="postgresql",
+            refs=refs("postgresql", product["postgresql"]),
+            packages=("postgresql-15", "locales-all"),
+            # CloudNativePG's images run as 26:26; Debian's group 26 is tape, so only the user is added
+            before="useradd -r -u 26 -g 26 -d /var/lib/postgresql -s /bin/sh -M postgres",
+            after="mkdir -p /var/lib/postgresql /run/postgresql && chown 26:26 /var/lib/postgresql /run/postgresql",
+            config={
+                "Env": [f"PATH=/usr/lib/postgresql/15/bin:{PATH}", "LANG=C.UTF-8"],
+                "User": "26:26",
+                "WorkingDir": "/var/lib/postgresql",
+                "ExposedPorts": {"5432/tcp": {}},
+            },
         ),
         "busybox": Recipe(
             name="busybox",
@@ -403,6 +472,8 @@ def recipe_digest(recipe: Recipe) -> str:
         "files": [[path, mode, hashlib.sha256(content).hexdigest()] for path, mode, content in recipe.files],
         "config": recipe.config,
         "host_tools": list(recipe.host_tools),
+        # a component's binary is keyed by its pinned version and build flags (components.py caches it so)
+        "binaries": [[name, path, _component_key(name)] for name, path in recipe.binaries],
     }
     if recipe.name == "bookworm-base":
         data["strip"] = [STRIP, STRIP_FILES]
@@ -655,6 +726,16 @@ def write_oci(path: pathlib.Path, layers: list[Layer], config: dict, refs, creat
     partial.replace(path)
 
 
+def digests(paths) -> dict[str, str]:
+    """name:tag -> the manifest digest it is imported with, for each of the tarballs."""
+    found = {}
+    for path in paths:
+        with tarfile.open(path) as tar:
+            for entry in json.loads(tar.extractfile("index.json").read())["manifests"]:
+                found[entry["annotations"][NAME_ANNOTATION]] = entry["digest"]
+    return found
+
+
 def read_oci(path: pathlib.Path) -> tuple[dict, dict, dict]:
     """(index, manifest, config) of an OCI tarball written by write_oci."""
     with tarfile.open(path) as tar:
@@ -822,6 +903,29 @@ def _populate_busybox(root: pathlib.Path, recipe: Recipe, work: pathlib.Path) ->
     for applet in applets:
         if applet != "busybox":
             (root / "bin" / applet).symlink_to("busybox")
+    _write_files(root, recipe)
+
+
+def _component_key(name: str) -> str:
+    import components  # tests/cluster/components.py, beside this file
+
+    component = components.COMPONENTS[name]
+    return f"{component.module}@{component.version} {component.package} {component.ldflags}"
+
+
+def _populate_component(root: pathlib.Path, recipe: Recipe, work: pathlib.Path) -> None:
+    """A static Go program and nothing else, as the upstream images (distroless/scratch) ship it."""
+    import components
+
+    del work
+    built = components.build([name for name, _path in recipe.binaries], log=log_stderr)
+    for folder, mode in (("etc", 0o755), ("tmp", 0o1777)):
+        (root / folder).mkdir(mode=mode, exist_ok=True)
+    for name, target in recipe.binaries:
+        destination = root / target.lstrip("/")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built[name], destination)
+        destination.chmod(0o755)
     _write_files(root, recipe)
 
 

@@ -224,7 +224,7 @@ def _write_pki(pki: pathlib.Path, real_node: bool = False) -> None:
         "apiserver",
         [x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")],
         ExtendedKeyUsageOID.SERVER_AUTH,
-        [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", realnode.HOST_ADDRESS)]
+        [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", realnode.NODE_ADDRESS)]
         + [x509.IPAddress(service_ip)]
         + [x509.DNSName(d) for d in dns],
     )
@@ -431,7 +431,7 @@ class LocalCluster:
         try:
             if self.real_node:
                 realnode.ensure_packages(log=self.log)
-                self.real_node.create_network()
+                self.real_node.create_network(SERVICE_CIDR)
             self._start_processes(bins)
             if self.real_node:
                 self.real_node.start(bins, self.kubeconfig, self.pki)
@@ -451,8 +451,11 @@ class LocalCluster:
 
     def _start_processes(self, bins: dict) -> None:
         etcd_port, etcd_peer, api_port = _free_port(), _free_port(), _free_port()
-        # with a real node the API server listens where its pods reach it, the host end of the node's link
-        address = realnode.HOST_ADDRESS if self.real_node else "127.0.0.1"
+        # With a real node, etcd and the API server run in the node's network namespace, as on a k3s server: the
+        # API server listens on the node's address, its pods reach it there, and its calls to pods (service
+        # proxy, webhooks) leave from the node itself, which is what NetworkPolicy implementations let through.
+        address = realnode.NODE_ADDRESS if self.real_node else "127.0.0.1"
+        on_node = self.real_node.in_network if self.real_node else (lambda argv: {"argv": argv})
         self.server = f"https://{address}:{api_port}"
         (self.workdir / "server").write_text(self.server)
         import yaml
@@ -462,57 +465,61 @@ class LocalCluster:
         pki = self.pki
         self._start(
             "etcd",
-            [
-                str(bins["etcd"]),
-                "--name=k8s-ee-test",
-                f"--data-dir={self.workdir / 'etcd'}",
-                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
-                f"--initial-cluster=k8s-ee-test=http://127.0.0.1:{etcd_peer}",
-                "--unsafe-no-fsync=true",
-                "--quota-backend-bytes=4294967296",
-                "--log-level=warn",
-            ],
+            **on_node(
+                [
+                    str(bins["etcd"]),
+                    "--name=k8s-ee-test",
+                    f"--data-dir={self.workdir / 'etcd'}",
+                    f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
+                    f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
+                    f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
+                    f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
+                    f"--initial-cluster=k8s-ee-test=http://127.0.0.1:{etcd_peer}",
+                    "--unsafe-no-fsync=true",
+                    "--quota-backend-bytes=4294967296",
+                    "--log-level=warn",
+                ]
+            ),
         )
         self._start(
             "kube-apiserver",
-            [
-                str(bins["kube-apiserver"]),
-                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                f"--bind-address={address}",
-                f"--advertise-address={address}",
-                f"--secure-port={api_port}",
-                *(
-                    [
-                        "--kubelet-preferred-address-types=InternalIP",
-                        f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
-                        f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
-                        f"--kubelet-certificate-authority={pki / 'ca.crt'}",
-                    ]
-                    if self.real_node
-                    else []
-                ),
-                f"--tls-cert-file={pki / 'apiserver.crt'}",
-                f"--tls-private-key-file={pki / 'apiserver.key'}",
-                f"--client-ca-file={pki / 'ca.crt'}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki / 'sa.pub'}",
-                f"--service-account-signing-key-file={pki / 'sa.key'}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--authorization-mode=Node,RBAC",
-                # the defaults plus the ones a production cluster adds; listed so they cannot drift away
-                "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,"
-                "DefaultStorageClass,PodSecurity,Priority,DefaultTolerationSeconds,StorageObjectInUseProtection,"
-                "PersistentVolumeClaimResize,RuntimeClass,TaintNodesByCondition,NodeRestriction,"
-                "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,DefaultIngressClass",
-                "--allow-privileged=true",
-                "--profiling=false",
-                "--watch-cache=true",
-                "--endpoint-reconciler-type=lease",
-                "--v=1",
-            ],
+            **on_node(
+                [
+                    str(bins["kube-apiserver"]),
+                    f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+                    f"--bind-address={address}",
+                    f"--advertise-address={address}",
+                    f"--secure-port={api_port}",
+                    *(
+                        [
+                            "--kubelet-preferred-address-types=InternalIP",
+                            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                            f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                        ]
+                        if self.real_node
+                        else []
+                    ),
+                    f"--tls-cert-file={pki / 'apiserver.crt'}",
+                    f"--tls-private-key-file={pki / 'apiserver.key'}",
+                    f"--client-ca-file={pki / 'ca.crt'}",
+                    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                    f"--service-account-key-file={pki / 'sa.pub'}",
+                    f"--service-account-signing-key-file={pki / 'sa.key'}",
+                    f"--service-cluster-ip-range={SERVICE_CIDR}",
+                    "--authorization-mode=Node,RBAC",
+                    # the defaults plus the ones a production cluster adds; listed so they cannot drift away
+                    "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,ResourceQuota,"
+                    "DefaultStorageClass,PodSecurity,Priority,DefaultTolerationSeconds,StorageObjectInUseProtection,"
+                    "PersistentVolumeClaimResize,RuntimeClass,TaintNodesByCondition,NodeRestriction,"
+                    "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,DefaultIngressClass",
+                    "--allow-privileged=true",
+                    "--profiling=false",
+                    "--watch-cache=true",
+                    "--endpoint-reconciler-type=lease",
+                    "--v=1",
+                ]
+            ),
         )
         self._wait_http(f"{self.server}/readyz", 60, "kube-apiserver")
         common = [

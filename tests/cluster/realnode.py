@@ -6,7 +6,8 @@ The parts a k3s server runs, started on this machine without touching the host's
 mounts or firewall:
 
 - one network namespace (``k8s-ee-node``) joined to the host by a veth pair: the node has
-  NODE_ADDRESS, the host end HOST_ADDRESS, where the API server listens so pods can reach it. The
+  NODE_ADDRESS, the host end HOST_ADDRESS. etcd and the API server run in it too, as on a k3s server
+  (tests/cluster/localcluster.py), so the API server's calls to pods leave from the node. The
   namespace has no default route: pods reach this machine's cluster addresses and nothing else.
 - one mount namespace, held by a ``sleep`` process, in which /run is a fresh tmpfs and /var/lib and
   /var/log are folders of the cluster's work directory. containerd, the kubelet and everything they
@@ -55,6 +56,23 @@ SYSCTLS = (
     "kernel.keys.root_maxkeys",
     "kernel.keys.root_maxbytes",
 )
+# The images the node has (tests/cluster/images.py), the databases' under the versions Debian bookworm
+# ships (examples/sample-app/k8s-ee.yaml asks for those): a config naming another version finds no image.
+NODE_TAGS = {
+    "pause": [PAUSE_IMAGE.rsplit(":", 1)[1]],
+    "redis": ["7.0"],
+    "mariadb": ["10.11"],
+    "postgresql": ["15"],
+    "sample-app": ["1"],
+    "sample-app-next": ["2"],
+    "probe": ["1"],
+    "busybox": ["1.35"],
+    "coredns": ["1.12.4"],
+    "cloudnative-pg": ["1.30.0"],
+}
+NODE_IMAGES = list(NODE_TAGS)
+HELPER_IMAGE = images.BUSYBOX_IMAGE.format(version="1.35")  # local-path-provisioner's helper pods
+COREDNS_IMAGE = images.COREDNS_IMAGE.format(version="1.12.4")
 # started in this order on the node, stopped in the reverse
 NODE_PROCESSES = ("containerd", "kubelet", "kube-proxy", "kube-router", "local-path-provisioner")
 NSENTER = shutil.which("nsenter") or "/usr/bin/nsenter"
@@ -155,7 +173,7 @@ class RealNode:
 
     # ---- network (before the API server starts: it listens on HOST_ADDRESS)
 
-    def create_network(self) -> None:
+    def create_network(self, service_cidr: str) -> None:
         self.cleanup()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.saved_sysctls.write_text(json.dumps(read_sysctls()))
@@ -164,12 +182,13 @@ class RealNode:
         _run("ip", "link", "set", NODE_LINK, "netns", NETNS)
         _run("ip", "addr", "add", f"{HOST_ADDRESS}/{LINK_PREFIX}", "dev", HOST_LINK)
         _run("ip", "link", "set", HOST_LINK, "up")
-        # the API server's service proxy and the tests reach pods directly: only the pod range, only this link
-        _run("ip", "route", "add", POD_CIDR, "via", NODE_ADDRESS, "dev", HOST_LINK)
         inside = ["ip", "netns", "exec", NETNS]
         _run(*inside, "ip", "link", "set", "lo", "up")
         _run(*inside, "ip", "addr", "add", f"{NODE_ADDRESS}/{LINK_PREFIX}", "dev", NODE_LINK)
         _run(*inside, "ip", "link", "set", NODE_LINK, "up")
+        # a route for ClusterIPs, so the node's own processes (the API server calling a webhook) get to
+        # kube-proxy's DNAT; without a default route the connect would fail before it
+        _run(*inside, "ip", "route", "add", service_cidr, "via", HOST_ADDRESS, "dev", NODE_LINK)
         for name, value in (
             ("net.ipv4.ip_forward", "1"),
             ("net.bridge.bridge-nf-call-iptables", "1"),
@@ -214,6 +233,10 @@ class RealNode:
         self.import_images()
         self.start_kubelet(bins)
         self.start_kube_proxy(bins)
+
+    def pinned(self, reference: str) -> str:
+        """`repository@sha256:…` of an image the node has, as pr_build hands images to pr_up (by digest)."""
+        return f"{reference.rsplit(':', 1)[0]}@{self.image_digests[reference]}"
 
     def _fresh_run(self) -> None:
         self.run("mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run")
@@ -261,6 +284,16 @@ class RealNode:
                     return
             time.sleep(0.02)
         raise NodeError("the node's namespace holder did not enter its namespaces")
+
+    @staticmethod
+    def in_network(argv: list[str]) -> dict:
+        """LocalCluster._start arguments that run `argv` in the node's network namespace only (etcd and the
+        API server: the host's files, the node's addresses)."""
+        return {
+            "argv": [NSENTER, f"--net=/run/netns/{NETNS}", "--", *argv],
+            "exe": os.path.realpath(argv[0]),
+            "launchers": (os.path.realpath(NSENTER),),
+        }
 
     def _start(self, name: str, argv: list[str], env: dict | None = None) -> None:
         self.cluster._start(
@@ -399,8 +432,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         raise NodeError("containerd did not answer on its socket within 30s")
 
     def import_images(self) -> None:
-        for tarball in images.build(log=self.log).values():
-            self.run("ctr", f"--address={self.containerd_socket}", "-n", "k8s.io", "images", "import", str(tarball))
+        """Every image the node's pods use, built here (tests/cluster/images.py) and imported under its name."""
+        built = images.build(NODE_IMAGES, tags=NODE_TAGS, log=self.log)
+        self.image_digests = images.digests(built.values())
+        ctr = ["ctr", f"--address={self.containerd_socket}", "-n", "k8s.io", "images"]
+        for tarball in built.values():
+            self.run(*ctr, "import", str(tarball))
+        # the name a pull by digest would have left behind, so `repository@sha256:…` resolves as after a pull
+        for reference, digest in self.image_digests.items():
+            self.run(*ctr, "tag", "--force", reference, f"{reference.rsplit(':', 1)[0]}@{digest}")
 
     def start_kubelet(self, bins: dict) -> None:
         self._start(
@@ -465,7 +505,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                 "--configmap-name=local-path-config",
                 "--service-account-name=local-path-provisioner-helper",
                 "--provisioner-name=rancher.io/local-path",
-                f"--helper-image={images.HELPER_IMAGE}",
+                f"--helper-image={HELPER_IMAGE}",
             ],
             env={"KUBECONFIG": str(self.cluster.kubeconfig)},
         )
@@ -474,8 +514,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         """CoreDNS and the local-path StorageClass with its configuration (tests/cluster/node-addons.yaml)."""
         text = (pathlib.Path(__file__).parent / "node-addons.yaml").read_text()
         for placeholder, value in (
-            ("COREDNS_IMAGE", images.COREDNS_IMAGE),
-            ("HELPER_IMAGE", images.HELPER_IMAGE),
+            ("COREDNS_IMAGE", COREDNS_IMAGE),
+            ("HELPER_IMAGE", HELPER_IMAGE),
             ("DNS_SERVICE_IP", DNS_SERVICE_IP),
         ):
             text = text.replace(placeholder, value)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cluster"))
 
 import images
 import realnode
-from harness import ensure_priority_classes
+from harness import ensure_priority_classes, install_helm_chart
 from localcluster import LocalCluster, binaries
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
@@ -35,8 +35,8 @@ SAMPLE_APP = images.SAMPLE_APP_IMAGE.format(version="1")
 SAMPLE_APP_2 = images.SAMPLE_APP_IMAGE.format(version="2")  # the same app under a second tag: a new image
 PROBE = images.PROBE_IMAGE.format(version="1")
 # the database versions whose images are built here from Debian's packages (docs/testing.md)
-REDIS = {"version": images.DEBIAN_VERSIONS["redis"]}
-MARIADB = {"version": images.DEBIAN_VERSIONS["mariadb"]}
+REDIS = {"version": realnode.NODE_TAGS["redis"][0]}
+MARIADB = {"version": realnode.NODE_TAGS["mariadb"][0]}
 BASIC = {"redis": REDIS, "mariadb": MARIADB}
 
 
@@ -50,7 +50,6 @@ def node_cluster(host_before, tmp_path_factory):
     local = LocalCluster(tmp_path_factory.mktemp("real-node"), nodes=0, real_node=True)
     local.start()
     try:
-        local.real_node.install_addons()
         yield local
     finally:
         local.stop()
@@ -136,7 +135,7 @@ class Environments:
             "pr_up",
             k8s_ee_pr_number=number,
             k8s_ee_config_path=path,
-            k8s_ee_image=image or SAMPLE_APP,
+            k8s_ee_image=self.cluster.real_node.pinned(image or SAMPLE_APP),
             k8s_ee_health_check=True,
             k8s_ee_timeout=300,
             **extra,
@@ -166,7 +165,9 @@ def test_node_is_real_and_ready(node_cluster, node_kube):
     assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.34.3"
     assert {a["type"]: a["address"] for a in node["status"]["addresses"]}["InternalIP"] == realnode.NODE_ADDRESS
     assert node["spec"]["podCIDR"] == realnode.POD_CIDR
-    classes = {c["metadata"]["name"]: c for c in node_kube.list("StorageClass")}
+    classes = {
+        c["metadata"]["name"]: c for c in node_kube.request("GET", "/apis/storage.k8s.io/v1/storageclasses")["items"]
+    }
     default = [
         n
         for n, c in classes.items()
@@ -405,7 +406,8 @@ def test_data_survives_a_new_image_a_deleted_pod_and_a_node_reboot(node_cluster,
     redeploy = environments.up(3, BASIC, image=SAMPLE_APP_2)
     assert redeploy.rc == 0, redeploy
     (pod,) = node_kube.list("Pod", namespace, label_selector="app.kubernetes.io/name=app")
-    assert pod["spec"]["containers"][0]["image"] == SAMPLE_APP_2
+    assert pod["spec"]["containers"][0]["image"] == node_cluster.real_node.pinned(SAMPLE_APP_2)
+    assert pod["spec"]["containers"][0]["image"] != node_cluster.real_node.pinned(SAMPLE_APP)
     assert app_call(node_cluster, namespace, "/kv/mariadb/survivor")[1]["value"] == "written before"
 
     kubectl(node_cluster, "-n", namespace, "delete", "pod", "-l", "app.kubernetes.io/name=mariadb", "--wait=true")
@@ -422,6 +424,38 @@ def test_data_survives_a_new_image_a_deleted_pod_and_a_node_reboot(node_cluster,
     assert node_kube.get("Secret", "mariadb", namespace)["data"]["password"] == password
     # the cluster's own services came back with the node
     kubectl(node_cluster, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s")
+
+
+@pytest.fixture(scope="module")
+def cloudnative_pg(node_cluster, node_kube, node_playbooks):
+    """Role operators writes its HelmChart; the chart is installed as k3s' helm-controller would (without the
+    download) and the operator, built from its Go module, runs on the node."""
+    run = node_playbooks.role("operators", operators_mongodb_enabled=False, operators_minio_enabled=False)
+    assert run.rc == 0, run
+    kubectl_argv = [str(binaries()["kubectl"]), f"--kubeconfig={node_cluster.kubeconfig}"]
+    install_helm_chart(node_kube, kubectl_argv, "cloudnative-pg")
+    kubectl(node_cluster, "-n", "cnpg-system", "rollout", "status", "deployment", "--timeout=180s")
+    return node_kube
+
+
+def test_postgresql_through_cloudnative_pg_for_real(node_cluster, node_kube, environments, cloudnative_pg, github):
+    sample = yaml.safe_load((SAMPLE / "k8s-ee.yaml").read_text())
+    result = environments.up(4, sample["databases"])
+    assert result.rc == 0, result
+    namespace = environments.namespaces[4]
+    cluster = node_kube.request("GET", f"/apis/postgresql.cnpg.io/v1/namespaces/{namespace}/clusters/postgresql")
+    assert cluster["status"]["readyInstances"] == 1, cluster["status"]
+    assert cluster["status"]["phase"] == "Cluster in healthy state"
+    # the app connects with the Secret the operator wrote, through the documented variables
+    assert node_kube.get("Secret", "postgresql-app", namespace)["metadata"]["ownerReferences"][0]["kind"] == "Cluster"
+    assert app_call(node_cluster, namespace, "/check/postgresql") == (200, {"db": "postgresql", "ok": True})
+    assert app_call(node_cluster, namespace, "/kv/postgresql/row", "PUT", "a row")[0] == 200
+    assert app_call(node_cluster, namespace, "/kv/postgresql/row")[1]["value"] == "a row"
+    for db in ("redis", "mariadb"):
+        assert app_call(node_cluster, namespace, f"/check/{db}") == (200, {"db": db, "ok": True})
+    # the operator reaches its instance's status port through allow-operators, and only it
+    (pod,) = node_kube.list("Pod", namespace, label_selector="cnpg.io/cluster=postgresql,cnpg.io/instanceRole=primary")
+    assert pod["status"]["phase"] == "Running"
 
 
 FAILURES = {
