@@ -1,13 +1,16 @@
-"""`make demo`: start a local cluster, bring the sample environment up with pr_up, show it, tear it down.
+"""`make demo`: start a local cluster with a real node, bring the sample app up with pr_up, show it working,
+tear it down.
 
-The local cluster runs no database operators; as in the tests, a stand-in (tests/fake_operators.py)
-does what CloudNativePG does for readiness (its connection Secret and the Cluster's status). There is
-no GitHub token, so the PR comment is printed instead of posted, and the health check is off because
-simulated pods answer no HTTP.
+The node runs real containers (tests/cluster/realnode.py, docs/testing.md "The real node"): the sample app
+of examples/sample-app with Redis, MariaDB and PostgreSQL through CloudNativePG, whose operator is installed
+from its pinned chart with role operators' values. There is no GitHub token, so the PR comment is printed
+instead of posted; there is no ingress controller yet, so the app is reached through the API server's service
+proxy, as the health check reaches it.
 """
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -17,11 +20,12 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
-from fake_operators import FakeOperators  # noqa: E402
-from harness import ensure_priority_classes, playbook_env  # noqa: E402
+from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
+
+SAMPLE_APP = "localhost/k8s-ee-sample-app:1"
 
 
 def banner(text):
@@ -34,15 +38,17 @@ def main() -> int:
     parser.add_argument("--config", default=str(REPO / "examples" / "sample-app" / "k8s-ee.yaml"))
     parser.add_argument("--keep", action="store_true", help="leave the environment and the cluster running")
     args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("make demo starts a real kubelet node: run it as root (docs/testing.md)", file=sys.stderr)
+        return 2
 
-    cluster = LocalCluster(args.cluster_dir)
+    cluster = LocalCluster(args.cluster_dir, nodes=0, real_node=True)
     started = time.monotonic()
     cluster.start()
-    banner(f"local Kubernetes ready in {time.monotonic() - started:.1f}s (KUBECONFIG={cluster.kubeconfig})")
+    banner(f"local Kubernetes with a real node ready in {time.monotonic() - started:.1f}s")
+    print(f"KUBECONFIG={cluster.kubeconfig}")
     kube = Kube(kubeconfig=str(cluster.kubeconfig))
     ensure_priority_classes(kube)  # what site.yml's platform role installs
-    operators = FakeOperators(kube)
-    operators.thread.start()
     work = pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-demo-"))
     (work / "allowlist.yaml").write_text("mode: allowlist\norganizations: [demo-org]\n")
     # what a workflow passes: the event's values as environment variables (docs/security.md), the operator's
@@ -54,55 +60,61 @@ def main() -> int:
         "K8S_EE_BRANCH": "feature/demo",
         "K8S_EE_PR_AUTHOR": "octocat",
         "K8S_EE_AUTHOR_ASSOCIATION": "MEMBER",
-        "K8S_EE_IMAGE": "ghcr.io/demo-org/sample-app@sha256:" + "ab" * 32,
+        # pr_build hands pr_up the image by digest; the node has the sample app's image under that name
+        "K8S_EE_IMAGE": cluster.real_node.pinned(SAMPLE_APP),
     }
     settings = {
         "k8s_ee_domain": "preview.localhost",
         "k8s_ee_config_path": args.config,
         "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
         "k8s_ee_project_id": "demo",
-        "k8s_ee_health_check": False,
+        "k8s_ee_health_check": True,
         "k8s_ee_timeout": 300,
     }
     (work / "vars.json").write_text(json.dumps(settings))
     env = {**playbook_env(cluster.kubeconfig, json_output=False), **event}
     kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
+
+    def playbook(path, *extra):
+        return subprocess.run(["ansible-playbook", str(path), "-e", f"@{work / 'vars.json'}", *extra], env=env)
+
+    def app(path):
+        raw = f"/api/v1/namespaces/demo-pr-1/services/app:http/proxy{path}"
+        answer = subprocess.run([*kubectl, "get", "--raw", raw], capture_output=True, text=True, check=False)
+        print(f"GET {path} -> {(answer.stdout or answer.stderr).strip()}")
+        return answer.returncode == 0
+
     try:
-        banner("pr_up: create the environment of PR 1 (app + PostgreSQL + Redis + MariaDB)")
-        up = subprocess.run(
-            ["ansible-playbook", str(REPO / "playbooks" / "pr_up.yml"), "-e", f"@{work / 'vars.json'}"],
-            env=env,
-            check=False,
+        banner("role operators: CloudNativePG's HelmChart, installed from the pinned chart as k3s would")
+        role = playbook(
+            REPO / "tests" / "integration" / "playbooks" / "role.yml",
+            "-e",
+            "k8s_ee_test_role=operators operators_mongodb_enabled=false operators_minio_enabled=false",
         )
+        if role.returncode != 0:
+            return role.returncode
+        install_helm_chart(kube, kubectl, "cloudnative-pg")
+        subprocess.run([*kubectl, "-n", "cnpg-system", "rollout", "status", "deployment", "--timeout=180s"], check=True)
+
+        banner("pr_up: the environment of PR 1 (app + PostgreSQL + Redis + MariaDB), health check included")
+        up_started = time.monotonic()
+        up = playbook(REPO / "playbooks" / "pr_up.yml")
         if up.returncode != 0:
             return up.returncode
-        banner("what is in namespace demo-pr-1")
-        subprocess.run(
-            [
-                *kubectl,
-                "get",
-                "-n",
-                "demo-pr-1",
-                "deployment,statefulset,service,ingress,configmap,secret,"
-                "networkpolicy,resourcequota,limitrange,clusters.postgresql.cnpg.io",
-            ],
-            check=False,
-        )
+        banner(f"pr_up took {time.monotonic() - up_started:.1f}s; what runs in namespace demo-pr-1")
+        subprocess.run([*kubectl, "get", "-n", "demo-pr-1", "pods,pvc,clusters.postgresql.cnpg.io", "-o", "wide"])
+        banner("the app, through the API server's service proxy: each database written and read back")
+        working = all([app("/"), *(app(f"/check/{db}") for db in ("postgresql", "redis", "mariadb"))])
         subprocess.run([*kubectl, "describe", "resourcequota", "-n", "demo-pr-1", "environment-quota"], check=False)
         if args.keep:
-            return 0
+            return 0 if working else 1
         banner("pr_down: destroy it")
-        down = subprocess.run(
-            ["ansible-playbook", str(REPO / "playbooks" / "pr_down.yml"), "-e", f"@{work / 'vars.json'}"],
-            env=env,
-            check=False,
-        )
-        return down.returncode
+        down = playbook(REPO / "playbooks" / "pr_down.yml")
+        return down.returncode or (0 if working else 1)
     finally:
-        operators.stop.set()
         if not args.keep:
             cluster.stop()
-            banner("local Kubernetes stopped")
+            banner("local Kubernetes stopped; the host is as it was (docs/testing.md)")
 
 
 if __name__ == "__main__":

@@ -244,7 +244,9 @@ class Kube:
         if limit_bytes:
             query["limitBytes"] = limit_bytes
         path = _path("Pod", namespace, pod, "log")
-        status, data = self.raw("GET", path, query=query, accept="text/plain", timeout=10)
+        # as kubectl asks: the API server answers `Accept: text/plain` with 406 (it negotiates only its own
+        # serializations), while the log itself comes as text whatever is accepted
+        status, data = self.raw("GET", path, query=query, accept="application/json, */*", timeout=10)
         if status >= 400:
             raise KubeError(status, "", f"no log (HTTP {status})")
         if limit_bytes and len(data) >= limit_bytes:

@@ -1,0 +1,171 @@
+"""Benchmark of the environment on the local cluster's real node: how long until the app answers. Prints JSON.
+
+    python3 benchmarks/real_node.py      # as root (it starts the real node, tests/cluster/realnode.py)
+
+In one run, on a cluster whose only node is the real one (this machine's CPUs), with the sample app
+(examples/sample-app) and images built from Debian's packages:
+
+- pr_up start -> the app answers 200 on its health path through its Service (the API server's service
+  proxy), for app + Redis + MariaDB, then for app + Redis + MariaDB + PostgreSQL through CloudNativePG;
+- pr_down start -> the namespace is gone;
+- three environments (app + Redis) started at the same moment -> all three answer.
+
+Targets (issue "The environment really runs"): <= 60 s, <= 120 s, <= 30 s; the report says whether each was
+met and which step of pr_up took the time (its tasks' durations from the JSON callback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
+
+from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
+from localcluster import LocalCluster, binaries  # noqa: E402
+from realnode import NODE_TAGS  # noqa: E402
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
+
+BASIC = {"redis": {"version": NODE_TAGS["redis"][0]}, "mariadb": {"version": NODE_TAGS["mariadb"][0]}}
+FULL = {**BASIC, "postgresql": {"version": NODE_TAGS["postgresql"][0]}}
+TARGETS = {"app_redis_mariadb": 60, "with_cloudnative_pg": 120, "pr_down": 30}
+
+
+class Bench:
+    def __init__(self, cluster: LocalCluster, work: pathlib.Path):
+        self.cluster, self.work = cluster, work
+        self.kube = Kube(kubeconfig=str(cluster.kubeconfig))
+        self.kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
+        (work / "allowlist.yaml").write_text("mode: allowlist\norganizations: [bench]\n")
+
+    def playbook(self, name: str, number: int, databases: dict | None = None, extra: tuple = ()) -> dict:
+        config = self.work / f"k8s-ee-{number}.yaml"
+        config.write_text(
+            json.dumps(
+                {"projectId": "bench", "app": {"port": 8080, "healthPath": "/healthz"}, "databases": databases or {}}
+            )
+        )
+        variables = {
+            "k8s_ee_domain": "preview.localhost",
+            "k8s_ee_config_path": str(config),
+            "k8s_ee_allowlist_path": str(self.work / "allowlist.yaml"),
+            "k8s_ee_project_id": "bench",
+            "k8s_ee_health_check": False,  # the benchmark's own probe below measures the same path
+            "k8s_ee_timeout": 300,
+        }
+        (self.work / f"vars-{number}.json").write_text(json.dumps(variables))
+        env = {
+            **playbook_env(self.cluster.kubeconfig),
+            "K8S_EE_REPOSITORY": "bench/sample-app",
+            "K8S_EE_PR_NUMBER": str(number),
+            "K8S_EE_HEAD_SHA": "b" * 40,
+            "K8S_EE_BRANCH": "bench",
+            "K8S_EE_PR_AUTHOR": "octocat",
+            "K8S_EE_AUTHOR_ASSOCIATION": "MEMBER",
+            "K8S_EE_IMAGE": self.cluster.real_node.pinned("localhost/k8s-ee-sample-app:1"),
+        }
+        argv = ["ansible-playbook", str(extra[0] if extra else REPO / "playbooks" / f"{name}.yml")]
+        argv += ["-e", f"@{self.work / f'vars-{number}.json'}", *extra[1:]]
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"{name} {number} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+        data = json.loads(proc.stdout[proc.stdout.index("{") :])
+        tasks = []
+        for play in data["plays"]:
+            for task in play["tasks"]:
+                duration = task["task"].get("duration", {})
+                if duration.get("start") and duration.get("end"):
+                    tasks.append((task["task"]["name"], _seconds(duration["end"]) - _seconds(duration["start"])))
+        return {"slowest_tasks": [[n, round(s, 2)] for n, s in sorted(tasks, key=lambda t: -t[1])[:3]]}
+
+    def answers(self, number: int, deadline: float) -> float:
+        raw = f"/api/v1/namespaces/bench-pr-{number}/services/app:http/proxy/healthz"
+        while time.monotonic() < deadline:
+            probe = subprocess.run([*self.kubectl, "get", "--raw", raw], capture_output=True, text=True, check=False)
+            if probe.returncode == 0:
+                return time.monotonic()
+            time.sleep(0.2)
+        raise SystemExit(f"bench-pr-{number} did not answer in time")
+
+    def up(self, number: int, databases: dict) -> dict:
+        started = time.monotonic()
+        detail = self.playbook("pr_up", number, databases)
+        answered = self.answers(number, started + 600)
+        return {"seconds": round(answered - started, 2), **detail}
+
+    def down(self, number: int) -> dict:
+        started = time.monotonic()
+        self.playbook("pr_down", number)
+        while self.kube.get("Namespace", f"bench-pr-{number}"):
+            time.sleep(0.2)
+        return {"seconds": round(time.monotonic() - started, 2)}
+
+
+def _seconds(stamp: str) -> float:
+    import datetime
+
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        raise SystemExit("the real node needs root (docs/testing.md)")
+    cluster = LocalCluster(pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-bench-node-")), nodes=0, real_node=True)
+    started = time.monotonic()
+    cluster.start()
+    report = {"cluster_with_real_node_ready_seconds": round(time.monotonic() - started, 1)}
+    try:
+        bench = Bench(cluster, pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-bench-")))
+        ensure_priority_classes(bench.kube)
+        bench.playbook(
+            "role",
+            0,
+            extra=(
+                REPO / "tests" / "integration" / "playbooks" / "role.yml",
+                "-e",
+                "k8s_ee_test_role=operators operators_mongodb_enabled=false operators_minio_enabled=false",
+            ),
+        )
+        install_helm_chart(bench.kube, bench.kubectl, "cloudnative-pg")
+        subprocess.run(
+            [*bench.kubectl, "-n", "cnpg-system", "rollout", "status", "deployment", "--timeout=300s"],
+            check=True,
+            capture_output=True,
+        )
+        report["app_redis_mariadb"] = bench.up(1, BASIC)
+        report["pr_down"] = bench.down(1)
+        report["with_cloudnative_pg"] = bench.up(2, FULL)
+        report["pr_down_with_cloudnative_pg"] = bench.down(2)
+        # three at once: app + Redis each (the node has this machine's CPUs; MariaDB's requests would not fit)
+        results, threads = {}, []
+        together = time.monotonic()
+        for number in (3, 4, 5):
+            thread = threading.Thread(
+                target=lambda n=number: results.__setitem__(n, bench.up(n, {"redis": BASIC["redis"]}))
+            )
+            threads.append(thread)
+            thread.start()
+        for thread in threads:
+            thread.join()
+        report["three_at_once"] = {
+            "seconds_until_all_answer": round(time.monotonic() - together, 2),
+            "each": [results[n]["seconds"] for n in sorted(results)],
+        }
+        report["targets_seconds"] = TARGETS
+        report["met"] = {name: report[name]["seconds"] <= limit for name, limit in TARGETS.items()}
+    finally:
+        cluster.stop()
+    print(json.dumps(report, indent=2))
+    return 0 if all(report.get("met", {}).values()) and report.get("met") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
