@@ -321,6 +321,8 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
             after="mkdir -p /var/lib/postgresql /run/postgresql && chown 26:26 /var/lib/postgresql /run/postgresql",
             config={
                 "Env": [f"PATH=/usr/lib/postgresql/15/bin:{PATH}", "LANG=C.UTF-8"],
+                # CloudNativePG replaces the command with its instance manager; alone the image runs postgres
+                "Cmd": ["postgres"],
                 "User": "26:26",
                 "WorkingDir": "/var/lib/postgresql",
                 "ExposedPorts": {"5432/tcp": {}},

@@ -73,6 +73,7 @@ NODE_TAGS = {
 NODE_IMAGES = list(NODE_TAGS)
 HELPER_IMAGE = images.BUSYBOX_IMAGE.format(version="1.35")  # local-path-provisioner's helper pods
 COREDNS_IMAGE = images.COREDNS_IMAGE.format(version="1.12.4")
+CRI_READY = "Start streaming server"
 # started in this order on the node, stopped in the reverse
 NODE_PROCESSES = ("containerd", "kubelet", "kube-proxy", "kube-router", "local-path-provisioner")
 NSENTER = shutil.which("nsenter") or "/usr/bin/nsenter"
@@ -128,8 +129,23 @@ def _cgroup_dirs() -> list[str]:
     return found
 
 
+# What podman makes for the molecule tests, which may run beside the real node's (make integration): its
+# firewall chains, veths, bridge, routes, network namespaces and storage mounts are left out of the comparison.
+PODMAN_OBJECTS = (
+    "NETAVARK",
+    "netavark",
+    "podman",
+    "veth",
+    "netns-",
+    "/var/lib/containers/",
+    "/run/containers/",
+    "/var/tmp/k8s-ee-rootfs",  # the molecule image's debootstrap
+)
+
+
 def host_snapshot() -> dict:
-    """What a run of the node could leave behind on the host, in a form two runs can be compared by."""
+    """What a run of the node could leave behind on the host, in a form two runs can be compared by (podman's own
+    objects aside, PODMAN_OBJECTS)."""
 
     def lines(*argv):
         result = _run(*argv, check=False)
@@ -141,7 +157,7 @@ def host_snapshot() -> dict:
         # counters change on their own; keep rules and chains only
         return [line.split(" [")[0] if line.startswith(":") else line for line in lines(tool)]
 
-    return {
+    snapshot = {
         "iptables": iptables("iptables-save"),
         "ip6tables": iptables("ip6tables-save"),
         "iptables-legacy": iptables("iptables-legacy-save"),
@@ -153,6 +169,10 @@ def host_snapshot() -> dict:
         "sysctls": read_sysctls(),
         "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else [],
     }
+    for key, value in snapshot.items():
+        if isinstance(value, list):
+            snapshot[key] = [line for line in value if not any(marker in line for marker in PODMAN_OBJECTS)]
+    return snapshot
 
 
 # --------------------------------------------------------------------------- the node
@@ -422,14 +442,21 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         )
 
     def start_containerd(self) -> None:
+        """Start containerd and wait until its CRI service is initialised: the kubelet exits at once when it
+        finds the socket answering but CRI not ready ("server is not initialized yet"). containerd 1.6's CRI
+        logs "Start streaming server" as the last step before it is (pkg/cri/server/service.go, Run)."""
+        log = self.cluster.workdir / "logs" / "containerd.log"
+        started_before = log.read_text(errors="replace").count(CRI_READY) if log.exists() else 0
         self._start("containerd", [shutil.which("containerd"), f"--config={self.config_dir / 'containerd.toml'}"])
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             self.cluster._check_processes()
-            if self.run("ctr", f"--address={self.containerd_socket}", "version", check=False).returncode == 0:
+            ready = log.exists() and log.read_text(errors="replace").count(CRI_READY) > started_before
+            if ready and self.run("ctr", f"--address={self.containerd_socket}", "version", check=False).returncode == 0:
+                time.sleep(0.2)
                 return
             time.sleep(0.2)
-        raise NodeError("containerd did not answer on its socket within 30s")
+        raise NodeError(f"containerd's CRI was not ready within 60s; see {log}")
 
     def import_images(self) -> None:
         """Every image the node's pods use, built here (tests/cluster/images.py) and imported under its name."""

@@ -7,6 +7,7 @@ compares the host with how it was before the first.
 """
 
 import json
+import os
 import pathlib
 import socket
 import subprocess
@@ -28,7 +29,11 @@ from localcluster import LocalCluster, binaries
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
-pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.real_node,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the real node needs root (network namespace, cgroups, mounts)"),
+]
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "sample-app"
 SAMPLE_APP = images.SAMPLE_APP_IMAGE.format(version="1")
@@ -465,9 +470,10 @@ def test_data_survives_a_new_image_a_deleted_pod_and_a_node_reboot(node_cluster,
 
 
 @pytest.fixture(scope="module")
-def cloudnative_pg(node_cluster, node_kube, node_playbooks):
+def cloudnative_pg(node_cluster, node_kube, node_playbooks, environments):
     """Role operators writes its HelmChart; the chart is installed as k3s' helm-controller would (without the
     download) and the operator, built from its Go module, runs on the node."""
+    environments.down(2, 3)  # the node has this machine's two CPUs; the first environment stays
     run = node_playbooks.role("operators", operators_mongodb_enabled=False, operators_minio_enabled=False)
     assert run.rc == 0, run
     kubectl_argv = [str(binaries()["kubectl"]), f"--kubeconfig={node_cluster.kubeconfig}"]
@@ -476,8 +482,7 @@ def cloudnative_pg(node_cluster, node_kube, node_playbooks):
     return node_kube
 
 
-def test_postgresql_through_cloudnative_pg_for_real(node_cluster, node_kube, environments, cloudnative_pg, github):
-    environments.down(2, 3)  # the node has this machine's two CPUs; the first environment stays
+def test_postgresql_through_cloudnative_pg_for_real(node_cluster, node_kube, environments, cloudnative_pg, probes):
     sample = yaml.safe_load((SAMPLE / "k8s-ee.yaml").read_text())
     result = environments.up(4, sample["databases"])
     assert result.rc == 0, result
@@ -492,9 +497,30 @@ def test_postgresql_through_cloudnative_pg_for_real(node_cluster, node_kube, env
     assert app_call(node_cluster, namespace, "/kv/postgresql/row")[1]["value"] == "a row"
     for db in ("redis", "mariadb"):
         assert app_call(node_cluster, namespace, f"/check/{db}") == (200, {"db": db, "ok": True})
-    # the operator reaches its instance's status port through allow-operators, and only it
+    # the instance's pod deleted: the operator brings it back on the same volume, the row is still there
+    kubectl(node_cluster, "-n", namespace, "delete", "pod", "postgresql-1", "--wait=true")
+    kubectl(
+        node_cluster,
+        "-n",
+        namespace,
+        "wait",
+        "--for=condition=Ready",
+        "clusters.postgresql.cnpg.io/postgresql",
+        "--timeout=180s",
+    )
+    assert eventually(lambda: app_call(node_cluster, namespace, "/kv/postgresql/row")[0] == 200, 120)
+    assert app_call(node_cluster, namespace, "/kv/postgresql/row")[1]["value"] == "a row"
+    # the operator reaches its instance's status port through allow-operators: a pod in the operator's namespace
+    # does, one elsewhere does not, and without the policy neither
     (pod,) = node_kube.list("Pod", namespace, label_selector="cnpg.io/cluster=postgresql,cnpg.io/instanceRole=primary")
-    assert pod["status"]["phase"] == "Running"
+    address = pod["status"]["podIP"]
+    operator_side = probes("cnpg-system", "operator-probe", {"app.kubernetes.io/name": "probe"})
+    elsewhere = probes("elsewhere", "stranger", {"app.kubernetes.io/name": "probe"})
+    assert reach(node_cluster, "cnpg-system", operator_side, address, 8000) == "open"
+    assert reach(node_cluster, "elsewhere", elsewhere, address, 8000) == "refused"
+    with policy_removed(node_kube, namespace, "allow-operators"):
+        assert eventually(lambda: reach(node_cluster, "cnpg-system", operator_side, address, 8000) == "refused")
+    assert eventually(lambda: reach(node_cluster, "cnpg-system", operator_side, address, 8000) == "open")
 
 
 FAILURES = {
