@@ -76,7 +76,9 @@ def main() -> int:
     kubectl = [str(binaries()["kubectl"]), f"--kubeconfig={cluster.kubeconfig}"]
 
     def playbook(path, *extra):
-        return subprocess.run(["ansible-playbook", str(path), "-e", f"@{work / 'vars.json'}", *extra], env=env)
+        return subprocess.run(
+            ["ansible-playbook", str(path), "-e", f"@{work / 'vars.json'}", *extra], env=env, check=False
+        )
 
     def app(path):
         raw = f"/api/v1/namespaces/demo-pr-1/services/app:http/proxy{path}"
@@ -102,7 +104,9 @@ def main() -> int:
         if up.returncode != 0:
             return up.returncode
         banner(f"pr_up took {time.monotonic() - up_started:.1f}s; what runs in namespace demo-pr-1")
-        subprocess.run([*kubectl, "get", "-n", "demo-pr-1", "pods,pvc,clusters.postgresql.cnpg.io", "-o", "wide"])
+        subprocess.run(
+            [*kubectl, "get", "-n", "demo-pr-1", "pods,pvc,clusters.postgresql.cnpg.io", "-o", "wide"], check=False
+        )
         banner("the app, through the API server's service proxy: each database written and read back")
         working = all([app("/"), *(app(f"/check/{db}") for db in ("postgresql", "redis", "mariadb"))])
         subprocess.run([*kubectl, "describe", "resourcequota", "-n", "demo-pr-1", "environment-quota"], check=False)

@@ -582,7 +582,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
     def kill_containers(self) -> None:
         """Kill shims and container processes (the cluster stops the node's own processes)."""
-        for _ in range(50):
+        for _attempt in range(50):
             pids = [p for p in self.node_processes() if not self._is_cluster_process(p)]
             if not pids:
                 return

@@ -536,7 +536,7 @@ def test_a_failure_is_reported_as_the_kubelet_saw_it(node_cluster, environments,
     number = 20 + sorted(FAILURES).index(case)
     app, expected = FAILURES[case]
     environments.down(4)  # room on the node's two CPUs
-    result = environments.up(number, {}, app=app, k8s_ee_timeout=45, k8s_ee_collect_logs=True)
+    result = environments.up(number, {}, app=app, k8s_ee_timeout=25, k8s_ee_collect_logs=True)
     body = [c["body"] for c in github.comments_of("acme/shop", number) if "k8s-ee:environment" in c["body"]][-1]
     environments.down(number)
     assert result.rc != 0, result
