@@ -488,7 +488,9 @@ class LocalCluster:
                     str(bins["kube-apiserver"]),
                     f"--etcd-servers=http://127.0.0.1:{etcd_port}",
                     f"--bind-address={address}",
-                    f"--advertise-address={address}",
+                    # without a real node the API server advertises the host's own address (a loopback address is
+                    # not a valid endpoint, and the `kubernetes` EndpointSlice is a parameter of role platform)
+                    *([f"--advertise-address={address}"] if self.real_node else []),
                     f"--secure-port={api_port}",
                     *(
                         [
