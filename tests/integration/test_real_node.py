@@ -9,6 +9,7 @@ compares the host with how it was before the first.
 import json
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
@@ -525,7 +526,8 @@ def test_postgresql_through_cloudnative_pg_for_real(node_cluster, node_kube, env
 
 FAILURES = {
     # what a user gets wrong -> what the comment must say besides the container's name
-    "binds a privileged port": ({"port": 80}, ["CrashLoopBackOff", "PermissionError"]),
+    # the kubelet's reason is Error at the first exit and CrashLoopBackOff after it; the log says why
+    "binds a privileged port": ({"port": 80}, ["PermissionError"]),
     "health path answers 404": ({"healthPath": "/not-there"}, ["probe failed", "404"]),
     "names a missing Secret": ({"envFrom": [{"secretRef": {"name": "not-created"}}]}, ["not-created", "not found"]),
 }
@@ -544,6 +546,7 @@ def test_a_failure_is_reported_as_the_kubelet_saw_it(node_cluster, environments,
     for text in expected:
         assert text in body, (case, text, body[-3000:])
     if case == "binds a privileged port":
+        assert re.search(r"container app: (CrashLoopBackOff|terminated|not ready)", body), body[-3000:]
         # the container's own last log lines: the traceback the app printed
         assert "Permission denied" in body
 
