@@ -375,8 +375,12 @@ class LocalCluster:
         if node is None and (self.workdir / "node").is_dir():  # `down` of a cluster started with --real-node
             node = realnode.RealNode(self, self.workdir / "node", log=self.log)
         if node and state:
-            # pods go first: their shims would keep the node's namespaces alive
+            # the node's own processes first (a kubelet restarts the containers it finds killed), then every container:
+            # their shims would keep the node's namespaces alive
+            for name in reversed(realnode.NODE_PROCESSES):
+                self.stop_process(name, timeout)
             node.kill_containers()
+            state = self._state()
         for entry in reversed(state):
             self._terminate(entry, timeout)
         if self.state_file.exists():

@@ -190,6 +190,7 @@ class RealNode:
         self.config_dir = workdir / "config"
         self.containerd_socket = "/run/k8s-ee-node/containerd.sock"  # inside the node's own /run
         self.saved_sysctls = workdir / "host-sysctls.json"
+        self.mount_namespace_file = workdir / "mount-namespace"
 
     # ---- network (before the API server starts: it listens on HOST_ADDRESS)
 
@@ -244,6 +245,8 @@ class RealNode:
             launchers=(os.path.realpath(shutil.which("unshare")), os.path.realpath(NSENTER)),
         )
         self._wait_holder()
+        # so that cleanup finds the node's processes (shims) even when the holder is gone
+        self.mount_namespace_file.write_text(os.readlink(f"/proc/{self._holder_pid()}/ns/mnt"))
         for source, target in ((self.var_lib, "/var/lib"), (self.var_log, "/var/log")):
             self.run("mount", "--bind", str(source), target)
         self._fresh_run()
@@ -566,6 +569,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         holder = None
         with contextlib.suppress(NodeError, OSError):
             holder = os.readlink(f"/proc/{self._holder_pid()}/ns/mnt")
+        if holder is None and self.mount_namespace_file.exists():
+            holder = self.mount_namespace_file.read_text().strip()
         pids = set()
         for cgroup in _cgroup_dirs():
             for procs in pathlib.Path(cgroup).rglob("cgroup.procs"):
@@ -599,6 +604,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         for pid in self.node_processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        self.mount_namespace_file.unlink(missing_ok=True)  # a namespace's id may be reused once it is gone
         if os.path.exists(f"/run/netns/{NETNS}"):
             _run("ip", "netns", "del", NETNS, check=False)
         if any(
