@@ -321,6 +321,10 @@ class _Store:
                 f"{relative}: {extract['function']}() of {source['url']} (sha256 {source['sha256']}) gives sha256 "
                 f"{actual}, but the lock pins {entry['sha256']}. Nothing of it was used or cached."
             )
+        self._store_bytes(data, blob)
+
+    def _store_bytes(self, data: bytes, blob: pathlib.Path) -> None:
+        """Store verified bytes as `blob` through a staging file of the cache."""
         staging = self._staging()
         try:
             staging.write_bytes(data)
@@ -362,12 +366,7 @@ class _Store:
                 f"{label}: refused {source['npm_member']} of npm package {source['npm']}: sha256 {actual}, but the "
                 f"lock pins {source['sha256']}. Nothing of it was used or cached."
             )
-        staging = self._staging()
-        try:
-            staging.write_bytes(data)
-            self._store(staging, blob)
-        finally:
-            staging.unlink(missing_ok=True)
+        self._store_bytes(data, blob)
 
 
 def _origin(entry: dict) -> str:

@@ -195,7 +195,7 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
         return tuple(pattern.format(version=tag) for tag in chosen[name])
 
     entrypoint = "/usr/local/bin/docker-entrypoint.sh"
-    return {
+    every = {
         "pause": Recipe(
             name="pause",
             refs=refs("pause", PAUSE_IMAGE),
@@ -259,21 +259,6 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
             files=(("/app/app.py", 0o644, (REPO / "examples" / "sample-app" / "app.py").read_bytes()),),
             config={
                 "Env": [f"PATH={PATH}", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "PORT=8080"],
-                "Cmd": ["python3", "/app/app.py"],
-                "WorkingDir": "/app",
-                "User": "10001:10001",
-                "ExposedPorts": {"8080/tcp": {}},
-            },
-        ),
-        # the same app built again as a new image (another digest): what a redeploy of a new commit brings
-        "sample-app-next": Recipe(
-            name="sample-app-next",
-            refs=refs("sample-app-next", SAMPLE_APP_IMAGE),
-            packages=("python3", "python3-redis", "python3-pymysql", "python3-psycopg2"),
-            before="groupadd -g 10001 app && useradd -u 10001 -g app -d /app -s /usr/sbin/nologin -M app",
-            files=(("/app/app.py", 0o644, (REPO / "examples" / "sample-app" / "app.py").read_bytes()),),
-            config={
-                "Env": [f"PATH={PATH}", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "PORT=8080", "BUILD=next"],
                 "Cmd": ["python3", "/app/app.py"],
                 "WorkingDir": "/app",
                 "User": "10001:10001",
@@ -345,6 +330,15 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
             config={"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]},
         ),
     }
+    # the same app built again as a new image (another digest): what a redeploy of a new commit brings
+    app = every["sample-app"]
+    every["sample-app-next"] = dataclasses.replace(
+        app,
+        name="sample-app-next",
+        refs=refs("sample-app-next", SAMPLE_APP_IMAGE),
+        config={**app.config, "Env": [*app.config["Env"], "BUILD=next"]},
+    )
+    return every
 
 
 def base_recipe() -> Recipe:
