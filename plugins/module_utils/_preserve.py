@@ -18,6 +18,8 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeE
 from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
     EPHEMERAL_SELECTOR,
     LifecycleError,
+    down,
+    now_rfc3339,
     ownership,
 )
 
@@ -241,3 +243,55 @@ def expiry_plan(kube, now: float, warn_before: float = 3600, project_id: str | N
             env["action"] = "keep"
         plan.append(env)
     return sorted(plan, key=lambda e: e["namespace"])
+
+
+def expire(kube, github, now, warn_before, timeout, check_mode, project_id=None) -> dict:
+    """Warn about preserves that end within `warn_before` seconds and end those past their time: the
+    environment of a closed pull request is then destroyed (docs/runbooks.md, preserve_expiry). Errors of one
+    environment are collected in the summary, never stop the others."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
+
+    summary = {"checked": 0, "warned": [], "expired": [], "deleted": [], "errors": []}
+    for env in expiry_plan(kube, now, warn_before, project_id):
+        summary["checked"] += 1
+        name, repo, number = env["namespace"], env["repository"], env["pr_number"]
+        if env["action"] == "keep":
+            continue
+        try:
+            if env["action"] == "warn":
+                summary["warned"].append(name)
+                if check_mode:
+                    continue
+                if github and repo and number:
+                    body = _comment.render_preserve("warning", name, preserve_until=env["preserve_until"])
+                    github.upsert_comment(repo, number, _comment.PRESERVE_MARKER, body)
+                mark_warned(kube, name)
+                continue
+            summary["expired"].append(name)
+            if check_mode:
+                continue
+            unpreserve(kube, name)
+            closed = False
+            if github and repo and number:
+                closed = github.pull_request(repo, number).get("state") == "closed"
+            if closed:
+                result = down(kube, name, repo, timeout=timeout)
+                if result["state"] == "deleted":
+                    summary["deleted"].append(name)
+                    github.upsert_comment(
+                        repo,
+                        number,
+                        _comment.MARKER,
+                        _comment.render("destroyed", name, destroyed_at=now_rfc3339(), note="The preserve expired."),
+                    )
+            if github and repo and number:
+                github.upsert_comment(
+                    repo,
+                    number,
+                    _comment.PRESERVE_MARKER,
+                    _comment.render_preserve("expired", name, preserve_until=env["preserve_until"], destroyed=closed),
+                )
+        except (GitHubError, KubeError, LifecycleError) as exc:
+            summary["errors"].append(f"{name}: {exc}")
+    return summary

@@ -68,24 +68,13 @@ wait_for_maintainer:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._access import decide
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENV_ACCESS, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "allowlist_path": {"type": "path"},
-            "repository": {"type": "str", "required": True},
-            "author_association": {"type": "str"},
-            "approved_by_maintainer": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    module.exit_json(
-        changed=False,
-        **decide(p["allowlist_path"], p["repository"], p["author_association"], p["approved_by_maintainer"]),
-    )
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENV_ACCESS.spec), ENV_ACCESS)
 
 
 if __name__ == "__main__":

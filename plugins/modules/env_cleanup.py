@@ -63,59 +63,13 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
-    CLOCK_ARGS,
-    CLUSTER_ARGS,
-    GITHUB_ARGS,
-    PROJECT_ARGS,
-    github_from_params,
-    kube_from_params,
-    now_from_params,
-)
-from ansible_collections.k8s_ee.platform.plugins.module_utils._cleanup import cleanup
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENV_CLEANUP, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **CLUSTER_ARGS,
-            **GITHUB_ARGS,
-            "dry_run": {"type": "bool", "default": False},
-            "grace_period": {"type": "int", "default": 600},
-            "max_deletions": {"type": "int", "default": 10},
-            **PROJECT_ARGS,
-            **CLOCK_ARGS,
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    if not p["token"]:
-        module.fail_json(
-            msg="token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no "
-            "pull request's state is known and nothing can be cleaned up safely"
-        )
-    github = github_from_params(p)
-    try:
-        summary = cleanup(
-            kube_from_params(p),
-            github,
-            now_from_params(p),
-            grace=p["grace_period"],
-            dry_run=p["dry_run"] or module.check_mode,
-            max_deletions=p["max_deletions"],
-            project_id=p["project_id"],
-        )
-    except KubeError as exc:
-        module.fail_json(msg=f"Kubernetes API: {exc}")
-    changed = bool(summary["deleted"])
-    if summary["errors"]:
-        module.fail_json(
-            msg=f"{len(summary['errors'])} error(s) while asking GitHub: " + "; ".join(summary["errors"]),
-            summary=summary,
-            changed=changed,
-        )
-    module.exit_json(changed=changed, summary=summary)
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENV_CLEANUP.spec), ENV_CLEANUP)
 
 
 if __name__ == "__main__":

@@ -118,33 +118,13 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._environment import EnvironmentInputError, describe
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENV_CONFIG, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path"},
-            "content": {"type": "str"},
-            "root": {"type": "path"},
-            "pr_number": {"type": "raw", "required": True},
-            "domain": {"type": "str", "required": True},
-        },
-        mutually_exclusive=[("path", "content")],
-        required_one_of=[("path", "content")],
-        supports_check_mode=True,
-    )
-    try:
-        result = describe(
-            path=module.params["path"],
-            content=module.params["content"],
-            root=module.params["root"],
-            pr_number=module.params["pr_number"],
-            domain=module.params["domain"],
-        )
-    except EnvironmentInputError as exc:
-        module.fail_json(msg=str(exc), errors=exc.errors)
-    module.exit_json(changed=False, **result)
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENV_CONFIG.spec), ENV_CONFIG)
 
 
 if __name__ == "__main__":

@@ -55,95 +55,13 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
-    CLOCK_ARGS,
-    CLUSTER_ARGS,
-    GITHUB_ARGS,
-    PROJECT_ARGS,
-    github_from_params,
-    kube_from_params,
-    now_from_params,
-)
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import LifecycleError, down, now_rfc3339
-from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import expiry_plan, mark_warned, unpreserve
-
-
-def run(kube, github, now, warn_before, timeout, check_mode, project_id=None):
-    summary = {"checked": 0, "warned": [], "expired": [], "deleted": [], "errors": []}
-    for env in expiry_plan(kube, now, warn_before, project_id):
-        summary["checked"] += 1
-        name, repo, number = env["namespace"], env["repository"], env["pr_number"]
-        if env["action"] == "keep":
-            continue
-        try:
-            if env["action"] == "warn":
-                summary["warned"].append(name)
-                if check_mode:
-                    continue
-                if github and repo and number:
-                    body = _comment.render_preserve("warning", name, preserve_until=env["preserve_until"])
-                    github.upsert_comment(repo, number, _comment.PRESERVE_MARKER, body)
-                mark_warned(kube, name)
-                continue
-            summary["expired"].append(name)
-            if check_mode:
-                continue
-            unpreserve(kube, name)
-            closed = False
-            if github and repo and number:
-                closed = github.pull_request(repo, number).get("state") == "closed"
-            if closed:
-                result = down(kube, name, repo, timeout=timeout)
-                if result["state"] == "deleted":
-                    summary["deleted"].append(name)
-                    github.upsert_comment(
-                        repo,
-                        number,
-                        _comment.MARKER,
-                        _comment.render("destroyed", name, destroyed_at=now_rfc3339(), note="The preserve expired."),
-                    )
-            if github and repo and number:
-                github.upsert_comment(
-                    repo,
-                    number,
-                    _comment.PRESERVE_MARKER,
-                    _comment.render_preserve("expired", name, preserve_until=env["preserve_until"], destroyed=closed),
-                )
-        except (GitHubError, KubeError, LifecycleError) as exc:
-            summary["errors"].append(f"{name}: {exc}")
-    return summary
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENV_EXPIRY, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **CLUSTER_ARGS,
-            **GITHUB_ARGS,
-            **CLOCK_ARGS,
-            "warn_before": {"type": "int", "default": 3600},
-            "timeout": {"type": "int", "default": 300},
-            **PROJECT_ARGS,
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    github = github_from_params(p)
-    try:
-        kube = kube_from_params(p)
-        summary = run(
-            kube, github, now_from_params(p), p["warn_before"], p["timeout"], module.check_mode, p["project_id"]
-        )
-    except KubeError as exc:
-        module.fail_json(msg=f"Kubernetes API: {exc}")
-    changed = bool(summary["warned"] or summary["expired"])
-    if summary["errors"]:
-        module.fail_json(
-            msg=f"{len(summary['errors'])} error(s): " + "; ".join(summary["errors"]), summary=summary, changed=changed
-        )
-    module.exit_json(changed=changed, summary=summary)
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENV_EXPIRY.spec), ENV_EXPIRY)
 
 
 if __name__ == "__main__":

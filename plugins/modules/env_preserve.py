@@ -92,82 +92,13 @@ body:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
-    CLOCK_ARGS,
-    CLUSTER_ARGS,
-    GITHUB_ARGS,
-    PR_ARGS,
-    github_from_params,
-    kube_from_params,
-    now_from_params,
-)
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
-    LifecycleError,
-    find_namespace,
-    project_of,
-)
-from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import preserve
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENV_PRESERVE, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **CLUSTER_ARGS,
-            **GITHUB_ARGS,
-            **PR_ARGS,
-            "user": {"type": "str", "required": True},
-            "hours": {"type": "int"},
-            "pr_open": {"type": "bool", "required": True},
-            "total_cap": {"type": "int", "default": 0},
-            "lock_namespace": {"type": "str", "default": "platform"},
-            "project_id": {"type": "str"},
-            **CLOCK_ARGS,
-        },
-    )
-    p = module.params
-    github = github_from_params(p)
-    namespace = f"(pull request #{p['pr_number']})"
-
-    def comment(kind, **info):
-        body = _comment.render_preserve(kind, namespace, **info)
-        if github:
-            github.upsert_comment(p["repository"], p["pr_number"], _comment.PRESERVE_MARKER, body)
-        return body
-
-    try:
-        kube = kube_from_params(p)
-        namespace = find_namespace(kube, project_of(kube, p["project_id"]), p["pr_number"]) or namespace
-        if not p["pr_open"]:
-            raise LifecycleError("preserve", "the pull request is closed; only an open pull request can be preserved")
-        result = preserve(
-            kube,
-            namespace,
-            p["repository"],
-            p["user"],
-            p["hours"],
-            now_from_params(p),
-            p["lock_namespace"],
-            total_cap=p["total_cap"] or None,
-        )
-        body = comment(
-            "preserved",
-            user=p["user"],
-            preserve_until=result["preserve_until"],
-            capped=result["capped"],
-            asked=result["asked"],
-        )
-    except LifecycleError as exc:
-        try:
-            body = comment("refused", reason=str(exc))
-        except GitHubError as gh:
-            module.fail_json(msg=f"{exc}; and the comment failed: {gh}", step=exc.step)
-        module.fail_json(msg=str(exc), step=exc.step, body=body)
-    except (KubeError, GitHubError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(body=body, **result)
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENV_PRESERVE.spec), ENV_PRESERVE)
 
 
 if __name__ == "__main__":

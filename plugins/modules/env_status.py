@@ -47,23 +47,13 @@ table:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import (
-    CLOCK_ARGS,
-    CLUSTER_ARGS,
-    kube_from_params,
-    now_from_params,
-)
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._status import environments, table
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENV_STATUS, finish
 
 
 def main():
-    module = AnsibleModule(argument_spec={**CLUSTER_ARGS, **CLOCK_ARGS}, supports_check_mode=True)
-    try:
-        rows = environments(kube_from_params(module.params), now_from_params(module.params))
-    except KubeError as exc:
-        module.fail_json(msg=f"Kubernetes API: {exc}")
-    module.exit_json(changed=False, environments=rows, table=table(rows))
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENV_STATUS.spec), ENV_STATUS)
 
 
 if __name__ == "__main__":

@@ -190,91 +190,13 @@ details:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import CLUSTER_ARGS, kube_from_params
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
-    LifecycleError,
-    UpRequest,
-    down,
-    find_namespace,
-    project_of,
-    up,
-)
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import ENVIRONMENT, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **CLUSTER_ARGS,
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "namespace": {"type": "str"},
-            "repository": {"type": "str", "required": True},
-            "config": {"type": "dict"},
-            "host": {"type": "str"},
-            "pr_number": {"type": "int"},
-            "head_sha": {"type": "str", "default": ""},
-            "branch": {"type": "str", "default": ""},
-            "author": {"type": "str", "default": ""},
-            "image": {"type": "str"},
-            "settings": {"type": "dict", "default": {}},
-            "timeout": {"type": "int", "default": 600},
-            "health_check": {"type": "bool", "default": True},
-            "health_url": {"type": "str"},
-            "max_environments": {"type": "int", "default": 0},
-            "collect_logs": {"type": "bool", "default": True},
-            "create": {"type": "bool", "default": True},
-            "project_id": {"type": "str"},
-        },
-        required_if=[("state", "present", ("namespace", "config", "host", "pr_number", "image"))],
-        required_one_of=[("namespace", "pr_number")],
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        kube = kube_from_params(p)
-        if p["state"] == "absent":
-            namespace = p["namespace"] or find_namespace(kube, project_of(kube, p["project_id"]), p["pr_number"])
-            if namespace is None:
-                result = {"changed": False, "state": "absent", "namespace": None}
-            else:
-                result = down(kube, namespace, p["repository"], timeout=p["timeout"], check_mode=module.check_mode)
-        else:
-            request = UpRequest(
-                namespace=p["namespace"],
-                host=p["host"],
-                config=p["config"],
-                image=p["image"],
-                pr={
-                    "repository": p["repository"],
-                    "number": p["pr_number"],
-                    "head_sha": p["head_sha"],
-                    "branch": p["branch"],
-                    "author": p["author"],
-                },
-                settings=p["settings"],
-                timeout=p["timeout"],
-                health_check=p["health_check"],
-                health_url=p["health_url"],
-                max_environments=p["max_environments"] or None,
-                collect_logs=p["collect_logs"],
-                create=p["create"],
-            )
-            result = up(kube, request, check_mode=module.check_mode, want_diff=module._diff)
-            module.no_log_values.update(result.pop("secret_values"))
-            diffs = result.pop("diff")
-            if module._diff:
-                result["diff"] = diffs
-            result.setdefault("state", "present")
-    except LifecycleError as exc:
-        module.no_log_values.update(getattr(exc, "secret_values", ()))
-        module.fail_json(msg=str(exc), step=exc.step, details=exc.details)
-    except KubeError as exc:
-        module.no_log_values.update(getattr(exc, "secret_values", ()))
-        module.fail_json(msg=f"Kubernetes API: {exc} (HTTP {exc.status} {exc.reason})", step="kubernetes api")
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    result["api_requests"] = kube.requests
-    module.exit_json(**result)
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**ENVIRONMENT.spec), ENVIRONMENT)
 
 
 if __name__ == "__main__":

@@ -105,50 +105,13 @@ pull_request:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, PR_ARGS, github_from_params
-from ansible_collections.k8s_ee.platform.plugins.module_utils._commands import CommandError, check
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import PR_COMMAND, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **GITHUB_ARGS,
-            **PR_ARGS,
-            "comment": {"type": "str"},
-            "comment_id": {"type": "int"},
-            "user": {"type": "str"},
-            "expect": {"type": "str", "choices": ["deploy-preview", "destroy-preview", "preserve"]},
-            "head_sha": {"type": "str"},
-            "done": {"type": "bool", "default": False},
-            "failed": {"type": "bool", "default": False},
-        },
-        required_if=[("done", False, ("expect",)), ("done", True, ("comment_id",))],
-        required_one_of=[("comment_id", "comment")],
-    )
-    p = module.params
-    if not p["token"]:
-        module.fail_json(
-            msg="token: comment commands need a GitHub token (GITHUB_TOKEN) to check the commenter's permission"
-        )
-    github = github_from_params(p)
-    try:
-        if p["done"]:
-            github.react(p["repository"], p["comment_id"], "-1" if p["failed"] else "+1")
-            module.exit_json(changed=True, accepted=True, ignored=False, reason="")
-        result = check(
-            github,
-            p["repository"],
-            p["pr_number"],
-            p["expect"],
-            comment_id=p["comment_id"],
-            comment=p["comment"],
-            user=p["user"],
-            head_sha=p["head_sha"],
-        )
-    except (GitHubError, CommandError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**PR_COMMAND.spec), PR_COMMAND)
 
 
 if __name__ == "__main__":

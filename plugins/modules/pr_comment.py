@@ -128,77 +128,13 @@ github_requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _comment
-from ansible_collections.k8s_ee.platform.plugins.module_utils._args import GITHUB_ARGS, PR_ARGS, github_from_params
-from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
-
-INFO_KEYS = (
-    "url",
-    "commit",
-    "branch",
-    "updated_at",
-    "time_to_ready",
-    "quota",
-    "reason",
-    "step",
-    "details",
-    "merged",
-    "destroyed_at",
-    "preserve_until",
-    "grafana_url",
-    "note",
-    "approvable",
-)
+from ansible_collections.k8s_ee.platform.plugins.module_utils._tasks import PR_COMMENT, finish
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **GITHUB_ARGS,
-            **PR_ARGS,
-            "state": {"type": "str", "required": True, "choices": list(_comment.STATES)},
-            "namespace": {"type": "str"},
-            "url": {"type": "str"},
-            "commit": {"type": "str"},
-            "branch": {"type": "str"},
-            "updated_at": {"type": "str"},
-            "time_to_ready": {"type": "float"},
-            "quota": {"type": "dict"},
-            "reason": {"type": "str"},
-            "step": {"type": "str"},
-            "details": {"type": "list", "elements": "str"},
-            "merged": {"type": "bool", "default": False},
-            "destroyed_at": {"type": "str"},
-            "preserve_until": {"type": "str"},
-            "grafana_url": {"type": "str"},
-            "note": {"type": "str"},
-            "approvable": {"type": "bool", "default": False},
-        },
-        required_if=[("state", state, ["namespace"]) for state in ("deployed", "destroyed", "preserved")],
-        supports_check_mode=True,
-    )
-    p = module.params
-    body = _comment.render(p["state"], p["namespace"], **{k: p[k] for k in INFO_KEYS if p[k] is not None})
-    if not p["token"]:
-        module.exit_json(changed=False, action="printed", body=body, github_requests=0)
-    github = github_from_params(p)
-    try:
-        if module.check_mode:
-            existing = github.find_comment(p["repository"], p["pr_number"], _comment.MARKER)
-            action = (
-                "unchanged" if existing and existing.get("body") == body else ("updated" if existing else "created")
-            )
-            module.exit_json(changed=action != "unchanged", action=action, body=body, github_requests=github.requests)
-        action, comment = github.upsert_comment(p["repository"], p["pr_number"], _comment.MARKER, body)
-    except GitHubError as exc:
-        module.fail_json(msg=str(exc), body=body, github_requests=github.requests)
-    module.exit_json(
-        changed=action != "unchanged",
-        action=action,
-        body=body,
-        comment_id=comment.get("id"),
-        github_requests=github.requests,
-    )
+    # What the module does is in module_utils/_tasks.py, shared with its action plugin, which runs it in-process
+    # on the controller (docs/architecture.md).
+    finish(AnsibleModule(**PR_COMMENT.spec), PR_COMMENT)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from fake_kube import FakeKube
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _config
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _tasks
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 from ansible_collections.k8s_ee.platform.plugins.modules import environment
 
@@ -13,7 +13,7 @@ CONFIG = _config.normalise({"projectId": "shop", "databases": {"redis": True}})
 
 
 def run(capsys, monkeypatch, kube, **args):
-    monkeypatch.setattr(environment, "kube_from_params", lambda params: kube)
+    monkeypatch.setattr(_tasks, "kube_from_params", lambda params: kube)
     args = {
         "namespace": NS,
         "repository": "acme/shop",
