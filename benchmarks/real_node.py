@@ -102,11 +102,30 @@ class Bench:
         return {"seconds": round(answered - started, 2), **detail}
 
     def down(self, number: int) -> dict:
+        """pr_down to namespace gone, and what it waited for: when each pod and volume claim of the
+        namespace was last seen, in seconds after the start (the namespace goes when the last one has)."""
+        namespace = f"bench-pr-{number}"
         started = time.monotonic()
+        last_seen, done = {}, threading.Event()
+
+        def watch():
+            while not done.is_set():
+                for kind in ("Pod", "PersistentVolumeClaim"):
+                    for obj in self.kube.list(kind, namespace):
+                        last_seen[f"{kind}/{obj['metadata']['name']}"] = round(time.monotonic() - started, 1)
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         self.playbook("pr_down", number)
-        while self.kube.get("Namespace", f"bench-pr-{number}"):
+        while self.kube.get("Namespace", namespace):
             time.sleep(0.2)
-        return {"seconds": round(time.monotonic() - started, 2)}
+        done.set()
+        watcher.join()
+        return {
+            "seconds": round(time.monotonic() - started, 2),
+            "last_seen_seconds": dict(sorted(last_seen.items(), key=lambda item: -item[1])),
+        }
 
 
 def _seconds(stamp: str) -> float:

@@ -504,6 +504,7 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool, mas
             reason = waiting.get("reason") or ("terminated" if "terminated" in state else "not ready")
             details.append(
                 f"pod {pod['metadata']['name']} container {status['name']}: {reason}"
+                + _exit(state.get("terminated") or (status.get("lastState") or {}).get("terminated"))
                 + (f": {waiting['message']}" if waiting.get("message") else "")
             )
             crashed = status.get("restartCount", 0) > 0 or "terminated" in state
@@ -521,6 +522,22 @@ def diagnose(kube, namespace: str, kind: str, name: str, collect_logs: bool, mas
                 except Exception as exc:  # noqa: BLE001 - a missing log must not hide the real failure
                     details.append(f"  (no log: {exc})")
     return _redact.safe_lines(details, mask, DETAIL_LINE_MAX, DETAILS_MAX)
+
+
+def _exit(terminated: dict | None) -> str:
+    """How the container's last run ended, as the kubelet reports it: ' (exited: Error, code 1)'; OOMKilled with
+    code 137 is the memory limit (docs/pr-lifecycle.md, What a failed comment shows)."""
+    if not terminated:
+        return ""
+    reason = terminated.get("reason") or "terminated"
+    code = terminated.get("exitCode")
+    signal = terminated.get("signal")
+    return (
+        f" (exited: {reason}"
+        + (f", code {code}" if code is not None else "")
+        + (f", signal {signal}" if signal else "")
+        + ")"
+    )
 
 
 def _pods_running(kube, namespace: str, workload: dict) -> bool:

@@ -56,7 +56,8 @@ class InProcessAction(ActionBase):
             return False  # the module would run as another user, later, or with other variables
         # the implicit localhost and inventory/hosts.yml run modules with the controller's own Python
         interpreter = self._templar.template(task_vars.get("ansible_python_interpreter", ""))
-        return bool(interpreter) and os.path.realpath(str(interpreter)) == os.path.realpath(sys.executable)
+        # compared as written: a venv's python is a link to the system's, whose packages differ
+        return bool(interpreter) and os.path.abspath(str(interpreter)) == os.path.abspath(sys.executable)
 
     def run_task(self) -> dict:
         task = self.TASK

@@ -2,6 +2,8 @@
 
 import base64
 import itertools
+import pathlib
+import shutil
 import threading
 import time
 
@@ -47,10 +49,18 @@ def secret_values(kube, namespace, name):
     return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
-def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, operators, app):
+# The collection's action plugins run its modules in the controller's process when the module would run with the
+# controller's Python (plugin_utils/_inprocess.py). Naming another interpreter of the same virtualenv (bin/python
+# beside bin/python3, which ansible-playbook runs under) makes Ansible run them as modules: both ways must behave alike.
+MODULE_PATH = {"ansible_python_interpreter": str(pathlib.Path(shutil.which("ansible-playbook")).parent / "python")}
+WAYS = pytest.mark.parametrize("way", [{}, MODULE_PATH], ids=["in-process", "as-modules"])
+
+
+@WAYS
+def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, operators, app, way):
     path = app.config({"projectId": "shop", "databases": {"postgresql": True, "redis": True}})
 
-    first = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    first = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, **way)
     assert first.rc == 0, first
     assert first.changed > 0
     namespace = kube.get("Namespace", app.namespace)
@@ -68,13 +78,13 @@ def test_up_ready_comment_rerun_unchanged_and_down(playbooks, kube, github, oper
     assert len(redis_password) >= 24
     assert redis_password not in first.stdout + first.stderr
 
-    second = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
+    second = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, **way)
     assert second.rc == 0, second
     assert second.changed == 0, second
     assert secret_values(kube, app.namespace, "redis")["password"] == redis_password
     assert len(comments(github, app.number)) == 1
 
-    down = playbooks.run("pr_down", k8s_ee_pr_number=app.number, k8s_ee_merged=True)
+    down = playbooks.run("pr_down", k8s_ee_pr_number=app.number, k8s_ee_merged=True, **way)
     assert down.rc == 0, down
     assert kube.get("Namespace", app.namespace) is None
     (comment,) = comments(github, app.number)
@@ -448,7 +458,8 @@ def _echo_credentials(kube, namespace, stop, seen):
         )
 
 
-def test_a_failure_comment_masks_cleans_and_fits(playbooks, kube, github, operators, app):
+@WAYS
+def test_a_failure_comment_masks_cleans_and_fits(playbooks, kube, github, operators, app, way):
     """SPEC 7: what the failed comment shows of the namespace is public; credentials never reach it (nor the
     playbook's output), and however much text the namespace holds, the comment is posted."""
     path = app.config(
@@ -462,7 +473,7 @@ def test_a_failure_comment_masks_cleans_and_fits(playbooks, kube, github, operat
     echo = threading.Thread(target=_echo_credentials, args=(kube, app.namespace, stop, seen), daemon=True)
     echo.start()
     try:
-        result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_timeout=20)
+        result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path, k8s_ee_timeout=20, **way)
     finally:
         stop.set()
         echo.join(10)

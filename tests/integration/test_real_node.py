@@ -546,7 +546,10 @@ def test_a_failure_is_reported_as_the_kubelet_saw_it(node_cluster, environments,
     for text in expected:
         assert text in body, (case, text, body[-3000:])
     if case == "binds a privileged port":
-        assert re.search(r"container app: (CrashLoopBackOff|terminated|not ready)", body), body[-3000:]
+        # how the kubelet saw it end: Python exits with code 1 on the uncaught PermissionError
+        assert re.search(r"container app: (CrashLoopBackOff|terminated|not ready) \(exited: Error, code 1\)", body), (
+            body[-3000:]
+        )
         # the container's own last log lines: the traceback the app printed
         assert "Permission denied" in body
 

@@ -307,6 +307,7 @@ def _environment_with_secrets(kube):
                         "ready": False,
                         "restartCount": 3,
                         "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                        "lastState": {"terminated": {"reason": "Error", "exitCode": 1}},
                     }
                 ]
             },
@@ -350,7 +351,7 @@ def test_diagnose_masks_every_secret_of_the_namespace_and_cleans_logs():
     assert all(len(line) <= 300 for line in details)
     assert len(text) <= 8000 + len(details)
     # what helps to understand the failure stays
-    assert "pod app-1 container app: CrashLoopBackOff" in text
+    assert "pod app-1 container app: CrashLoopBackOff (exited: Error, code 1)" in text
     assert "ERROR cannot connect to postgresql://app:[redacted]@10.43.0.12:5432/app: refused" in text
     assert "DATABASE_URL=[redacted]" in text
     assert "other database postgres://admin:[redacted]@10.0.0.5:5432/db down" in text
