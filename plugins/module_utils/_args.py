@@ -39,10 +39,8 @@ def now_from_params(params) -> float:
 def kube_from_params(params):
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
-    kubeconfig = params.get("kubeconfig")
-    if kubeconfig and ":" in kubeconfig:  # KUBECONFIG may list several files; the client reads the first
-        kubeconfig = kubeconfig.split(":")[0]
-    return Kube(kubeconfig=kubeconfig, context=params.get("context"))
+    # KUBECONFIG may list several files ("a:b"): they are merged as kubectl merges them (_kubeconfig)
+    return Kube(kubeconfig=params.get("kubeconfig"), context=params.get("context"))
 
 
 def github_from_params(params):

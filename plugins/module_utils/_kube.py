@@ -1,13 +1,21 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small Kubernetes REST client for the kinds an environment uses: server-side apply with one
-field manager, reads, deletes. Authentication comes from the kubeconfig through the `kubernetes`
-package; every request is counted (benchmarks report the number)."""
+field manager, reads, deletes. Authentication comes from the kubeconfig or the pod's service account
+(`_kubeconfig`; the `kubernetes` package only for exec and auth-provider users); every request is counted
+(benchmarks report the number)."""
 
 from __future__ import annotations
 
 import copy
 import json
+
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kubeconfig import (
+    ClusterAccess,
+    KubeconfigError,
+    from_client_configuration,
+    load,
+)
 
 FIELD_MANAGER = "k8s-ee"
 
@@ -68,33 +76,26 @@ def _path(kind: str, namespace: str | None = None, name: str | None = None, subr
 class Kube:
     """Requests against one cluster; `requests` counts them.
 
-    Credentials come from the kubeconfig (or the pod's service account) through the `kubernetes`
-    package's loader; requests go out through urllib3, which that package depends on.
+    Credentials come from the kubeconfig (or the pod's service account) through `_kubeconfig.load`, or from
+    `configuration`: a `_kubeconfig.ClusterAccess` or a `kubernetes.client.Configuration`. Requests go out through
+    urllib3. A kubeconfig that cannot be used raises KubeError with reason "Kubeconfig" (status 0), which every
+    module already reports with its message.
     """
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None, configuration=None):
-        import os
-
         import urllib3
 
-        if configuration is None:
-            from kubernetes import client, config
-
-            configuration = client.Configuration()
-            if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
-            else:
-                config.load_incluster_config(client_configuration=configuration)
+        try:
+            if configuration is None:
+                configuration = load(kubeconfig, context)
+            elif not isinstance(configuration, ClusterAccess):
+                configuration = from_client_configuration(configuration)
+            options = configuration.pool_options()
+        except KubeconfigError as exc:
+            raise KubeError(0, "Kubeconfig", str(exc)) from None
         self.configuration = configuration
         self.host = configuration.host.rstrip("/")
-        self.http = urllib3.PoolManager(
-            num_pools=2,
-            maxsize=4,
-            cert_reqs="CERT_REQUIRED" if configuration.verify_ssl else "CERT_NONE",
-            ca_certs=configuration.ssl_ca_cert,
-            cert_file=configuration.cert_file,
-            key_file=configuration.key_file,
-        )
+        self.http = urllib3.PoolManager(num_pools=2, maxsize=4, **options)
         self.requests = 0
 
     # ---- raw
@@ -115,9 +116,12 @@ class Kube:
         import urllib3
 
         headers = {"Accept": accept, "User-Agent": "k8s-ee"}
-        token = (self.configuration.auth_settings().get("BearerToken") or {}).get("value")
-        if token:
-            headers["Authorization"] = token
+        try:
+            authorization = self.configuration.authorization()
+        except KubeconfigError as exc:
+            raise KubeError(0, "Kubeconfig", str(exc)) from None
+        if authorization:
+            headers["Authorization"] = authorization
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
