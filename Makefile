@@ -34,7 +34,7 @@ export PYTHONPATH := $(COLLECTIONS)
 help:
 	@echo "make demo          start the local cluster, bring a sample environment up, show it, tear it down"
 	@echo "make test          lint, sanity, unit and integration tests (what CI runs)"
-	@echo "make lint | sanity | unit | integration | benchmark"
+	@echo "make lint | sanity | unit | integration | benchmark | floors"
 	@echo "make cluster-up | cluster-down   the local Kubernetes on loopback (KUBECONFIG=$(CLUSTER_DIR)/kubeconfig)"
 
 # ---------------------------------------------------------------- set-up
@@ -134,6 +134,11 @@ ifeq ($(INTEGRATION_TESTS),tests/integration)
 else
 	$(BIN)/pytest --durations=15 $(INTEGRATION_TESTS)
 endif
+
+# The plugins' unit tests with every declared floor installed (requirements.txt, requires_ansible); not in `test`.
+.PHONY: floors
+floors: venv
+	$(BIN)/python hack/floors.py
 
 .PHONY: benchmark
 benchmark: venv cluster-build

@@ -35,7 +35,7 @@ HELM_LDFLAGS = " ".join(
         ("pkg/lint/rules.k8sVersionMinor", "34"),
     )
 )
-BUDGET_BYTES = 6 * 10**9  # SPEC §13: observability < 6 GB (decimal GB, the stricter reading of 6 GiB)
+BUDGET_BYTES = 6 * 10**9  # docs/observability.md: observability < 6 GB (decimal GB, the stricter reading of 6 GiB)
 
 # ---------------------------------------------------------------- memory budget
 

@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Who may get an environment (SPEC 7): the operator's allowlist (fail closed) and PR author trust."""
+"""Who may get an environment: the operator's allowlist (fail closed) and PR author trust (docs/security.md, "Who may
+deploy")."""
 
 from __future__ import annotations
 

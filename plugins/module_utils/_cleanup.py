@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Orphan cleanup (SPEC 10): delete environments whose pull request GitHub says is closed (past a grace
-period) or gone; skip everything else, and count every answer that is not a clear one as an error."""
+"""Orphan cleanup (docs/runbooks.md, "cleanup"): delete environments whose pull request GitHub says is closed (past a
+grace period) or gone; skip everything else, and count every answer that is not a clear one as an error."""
 
 from __future__ import annotations
 

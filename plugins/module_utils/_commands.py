@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pull request comment commands (SPEC 7): `/deploy-preview`, `/destroy-preview`, `/preserve [hours]`.
+"""Pull request comment commands: `/deploy-preview`, `/destroy-preview`, `/preserve [hours]` (docs/runbooks.md,
+"Comment commands").
 
 A command is a whole word at the start of a line of the comment; anything else is ignored, so
 quoting or mentioning a command in prose does nothing.

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one PR comment of an environment (SPEC 8), found again by its hidden marker.
+"""The one PR comment of an environment (docs/adopting.md, "Reading the PR comment"), found again by its hidden marker.
 
 Text that comes from a pull request or an event (branch, the reasons and details that quote
 k8s-ee.yaml, log lines) is shown only inside code spans and fenced blocks: there GitHub renders it

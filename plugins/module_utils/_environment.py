@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One pull request's environment described from its inputs: config, names, quota.
 
-k8s-ee.yaml comes from the pull request and is read on runners that hold credentials (SPEC 7): it is
-read as a regular file below the working directory without following any symbolic link, never more
-than MAX_CONFIG_BYTES (+1) bytes, and never from a pipe or a device."""
+k8s-ee.yaml comes from the pull request and is read on runners that hold credentials (docs/security.md, "The
+configuration file is untrusted"): it is read as a regular file below the working directory without following any
+symbolic link, never more than MAX_CONFIG_BYTES (+1) bytes, and never from a pipe or a device."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A small GitHub REST v3 client (SPEC 11): pagination, bounded retries that honour Retry-After and
+"""A small GitHub REST v3 client (docs/security.md, "Comments"): pagination, bounded retries that honour Retry-After and
 X-RateLimit-Reset, a timeout per call, a configurable base URL (GitHub Enterprise). The token is sent
 only in the Authorization header and never appears in messages.
 

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The LimitRange `environment-limits` of every environment (SPEC 3.2)."""
+"""The LimitRange `environment-limits` of every environment (docs/quota.md)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ MANAGED_LABELS = {_naming.MANAGED_BY[0]: _naming.MANAGED_BY[1]}
 
 
 def namespace(name: str, config: dict, pr: dict) -> dict:
-    """The Namespace with the labels and annotations of SPEC 2.
+    """The Namespace with the labels and annotations of docs/configuration.md, "Names".
 
     `pr` holds repository, number, head_sha, branch, author and the RFC 3339 `now`.
     """

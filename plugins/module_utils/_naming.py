@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Names, labels and annotations of an environment (SPEC 2)."""
+"""Names, labels and annotations of an environment (docs/configuration.md, "Names")."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def env_url(host: str) -> str:
 
 
 def label_value(text) -> str:
-    """A label value from any text (SPEC 2's branch rule)."""
+    """A label value from any text (the branch rule of docs/configuration.md, "Names")."""
     if text is None:
         text = ""
     text = re.sub(r"[^A-Za-z0-9._-]", "-", str(text))

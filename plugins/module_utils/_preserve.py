@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Preserve an environment (SPEC 9), expire preserves (SPEC 10) and clean up orphans (SPEC 10).
+"""Preserve an environment, expire preserves and clean up orphans (docs/runbooks.md).
 
 Business time is passed in (`now`, seconds since the epoch), so tests need no sleeping. Caps are
 checked under a cluster-wide Lease so concurrent commands cannot both take the last slot.

@@ -1,9 +1,9 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Untrusted text on its way to a public pull request comment (SPEC 7): pod log lines and event messages are
-written by whatever runs in the environment. Control characters and terminal escapes are removed, every known
-secret value and the password of any URI is masked, and every line and the whole are length-capped — in that
-order, so a cut never shows the beginning of a secret."""
+"""Untrusted text on its way to a public pull request comment (docs/security.md, "What a pull request's comment may
+show"): pod log lines and event messages are written by whatever runs in the environment. Control characters and
+terminal escapes are removed, every known secret value and the password of any URI is masked, and every line and the
+whole are length-capped — in that order, so a cut never shows the beginning of a secret."""
 
 from __future__ import annotations
 

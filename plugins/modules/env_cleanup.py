@@ -55,10 +55,41 @@ EXAMPLES = r"""
 
 RETURN = r"""
 summary:
-  description: C(checked), C(deleted) or C(would_delete) (namespace and reason), C(skipped) (count per reason),
-    C(errors) and C(github_requests).
+  description: What was checked and decided; also returned when the module fails because GitHub's answers were unclear.
   returned: always
   type: dict
+  contains:
+    checked:
+      description: How many environments were looked at.
+      returned: always
+      type: int
+    deleted:
+      description: The environments deleted, each with C(namespace) and C(reason).
+      returned: always
+      type: list
+      elements: dict
+    would_delete:
+      description: With O(dry_run) or in check mode, the environments that would be deleted (C(namespace), C(reason)).
+      returned: always
+      type: list
+      elements: dict
+    skipped:
+      description: How many environments were kept, per reason (C(preserved), C(open), C(unknown), ...).
+      returned: always
+      type: dict
+    errors:
+      description: One line per environment whose pull request GitHub gave no clear answer for.
+      returned: always
+      type: list
+      elements: str
+    dry_run:
+      description: Whether nothing was deleted on purpose (O(dry_run) or check mode).
+      returned: always
+      type: bool
+    github_requests:
+      description: How many requests were sent to GitHub (at most one per distinct pull request).
+      returned: always
+      type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule

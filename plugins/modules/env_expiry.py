@@ -48,9 +48,34 @@ EXAMPLES = r"""
 
 RETURN = r"""
 summary:
-  description: C(checked), C(warned), C(expired), C(deleted) (namespaces) and C(errors).
+  description: What was checked and done; also returned when the module fails because of errors.
   returned: always
   type: dict
+  contains:
+    checked:
+      description: How many preserved environments were looked at.
+      returned: always
+      type: int
+    warned:
+      description: Namespaces whose preserve ends within O(warn_before) and that were warned on their pull request.
+      returned: always
+      type: list
+      elements: str
+    expired:
+      description: Namespaces whose preserve ended and that were unpreserved.
+      returned: always
+      type: list
+      elements: str
+    deleted:
+      description: Expired namespaces deleted at once because their pull request is closed.
+      returned: always
+      type: list
+      elements: str
+    errors:
+      description: One line per environment that failed (the namespace and the error).
+      returned: always
+      type: list
+      elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -80,13 +80,21 @@ hours:
   description: The hours granted (at most 48).
   returned: success
   type: int
+asked:
+  description: The hours asked for (O(hours), or 48 when not given).
+  returned: success
+  type: int
 capped:
   description: Whether more than 48 hours were asked for.
   returned: success
   type: bool
 body:
-  description: The preserve comment.
-  returned: always
+  description: The preserve comment (C(preserved), or C(refused) with the reason).
+  returned: always, unless posting the refusal failed
+  type: str
+step:
+  description: On a refusal, the step that refused (C(inputs), C(ownership), C(preserve) or C(lock)).
+  returned: failure
   type: str
 """
 

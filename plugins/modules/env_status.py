@@ -34,11 +34,51 @@ EXAMPLES = r"""
 
 RETURN = r"""
 environments:
-  description: One mapping per environment (namespace, repository, pr, age, age_seconds, ready_at, preserved_until,
-    cpu and memory as used/quota, terminating).
+  description: One mapping per environment, sorted by namespace.
   returned: always
   type: list
   elements: dict
+  contains:
+    namespace:
+      description: The environment's namespace.
+      returned: always
+      type: str
+    repository:
+      description: The application repository (C(owner/repo)), or C(-) when none is recorded.
+      returned: always
+      type: str
+    pr:
+      description: The pull request number (null when none is recorded).
+      returned: always
+      type: int
+    age:
+      description: Time since it was created, for people (C(3d4h), C(25m), C(-)).
+      returned: always
+      type: str
+    age_seconds:
+      description: The same in seconds (null when unknown).
+      returned: always
+      type: int
+    ready_at:
+      description: When it last became ready (RFC 3339), or C(-).
+      returned: always
+      type: str
+    preserved_until:
+      description: Until when it is preserved (RFC 3339), or C(-).
+      returned: always
+      type: str
+    cpu:
+      description: CPU requests as used/quota (C(250m/450m)).
+      returned: always
+      type: str
+    memory:
+      description: Memory requests as used/quota.
+      returned: always
+      type: str
+    terminating:
+      description: Whether it is being deleted.
+      returned: always
+      type: bool
 table:
   description: The same as a text table.
   returned: always

@@ -145,14 +145,27 @@ state:
   returned: always
   type: str
 namespace:
-  description: The namespace.
+  description: The namespace; null with O(state=absent) when no O(namespace) was given and none was found.
   returned: always
   type: str
 objects:
-  description: Every object applied, with C(action) C(created), C(configured) or C(unchanged).
+  description: Every object applied (none when RV(state) is C(not created)).
   returned: state=present
   type: list
   elements: dict
+  contains:
+    kind:
+      description: The object's kind.
+      returned: always
+      type: str
+    name:
+      description: The object's name.
+      returned: always
+      type: str
+    action:
+      description: C(created), C(configured) or C(unchanged).
+      returned: always
+      type: str
 created:
   description: Whether the namespace was new.
   returned: state=present
@@ -165,18 +178,41 @@ quota:
   description: C(spec.hard) of the environment's ResourceQuota.
   returned: state=present
   type: dict
+databases:
+  description: Names of the enabled databases, in a fixed order (as M(k8s_ee.platform.env_config) returns them).
+  returned: state=present
+  type: list
+  elements: str
+  sample: [postgresql, redis]
+created_at:
+  description: When the environment was first created (RFC 3339; the namespace's C(k8s-ee/created-at)).
+  returned: state=present and not check mode
+  type: str
+updated_at:
+  description: When its objects last changed (RFC 3339; the namespace's C(k8s-ee/updated-at)).
+  returned: state=present and not check mode
+  type: str
 ready_at:
   description: When the environment last became ready (RFC 3339).
   returned: state=present and not check mode
   type: str
 time_to_ready:
-  description: Seconds from the start of this run until ready, when this run deployed something.
+  description:
+    - Whole seconds from RV(updated_at) until RV(ready_at); on a run that changed nothing, those of the last change.
   returned: state=present and not check mode
-  type: float
+  type: int
 preserve_until:
   description: For a kept preserved environment, until when it is preserved.
   returned: state=preserved
   type: str
+seconds:
+  description: How long the namespace took to go away.
+  returned: state=deleted and not check mode
+  type: float
+api_requests:
+  description: How many requests this run sent to the Kubernetes API (read by C(benchmarks/)).
+  returned: success
+  type: int
 step:
   description: On failure, the step that failed (ownership, capacity, wait for postgresql, health check, delete, ...).
   returned: failure

@@ -97,10 +97,34 @@ permission:
   returned: when a command was found
   type: str
 pull_request:
-  description: C(state), C(head_sha) (for C(/deploy-preview) the approved commit), C(branch), C(author),
-    C(author_association), C(merged).
+  description: The pull request as GitHub describes it.
   returned: when accepted
   type: dict
+  contains:
+    state:
+      description: C(open) or C(closed).
+      returned: always
+      type: str
+    merged:
+      description: Whether it was merged.
+      returned: always
+      type: bool
+    head_sha:
+      description: The head commit; for C(/deploy-preview) the approved commit.
+      returned: always
+      type: str
+    branch:
+      description: The head branch.
+      returned: always
+      type: str
+    author:
+      description: The author's login.
+      returned: always
+      type: str
+    author_association:
+      description: The author's association with the repository (C(MEMBER), C(CONTRIBUTOR), C(NONE), ...).
+      returned: always
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

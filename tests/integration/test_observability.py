@@ -88,7 +88,7 @@ PROMETHEUS_SELF = {  # prometheus/prometheus tsdb/db.go and tsdb/head.go
     "prometheus_tsdb_storage_blocks_bytes",
     "prometheus_tsdb_lowest_timestamp_seconds",
 }
-SCHEDULES = {  # written by the schedules role's jobs into node-exporter's textfile collector directory (SPEC §10)
+SCHEDULES = {  # written by the schedules role's jobs into node-exporter's textfile directory (docs/observability.md)
     "k8s_ee_schedule_last_run_timestamp_seconds",
     "k8s_ee_schedule_last_success_timestamp_seconds",
     "k8s_ee_schedule_last_exit_code",

@@ -245,7 +245,8 @@ def test_ci_identity_cannot_touch_another_projects_environment(ci, kube):
     other = environment_namespace(kube, 5, repository="acme/blog", project="blog")
     _forbidden(lambda: ci.delete("Namespace", other))
     _forbidden(lambda: ci.merge_patch("Namespace", other, {"metadata": {"labels": {"k8s-ee/preserve": "true"}}}))
-    # capacity admission (SPEC 3.3) reads every pod's requests, so pods may be listed; nothing inside is writable
+    # capacity admission (docs/pr-lifecycle.md, step 2 of pr_up) reads every pod's requests, so pods may be listed;
+    # nothing inside is writable
     _forbidden(lambda: ci.list("ConfigMap", other))
     _forbidden(lambda: ci.list("Secret", other))
     _forbidden(

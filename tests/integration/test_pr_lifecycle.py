@@ -460,8 +460,9 @@ def _echo_credentials(kube, namespace, stop, seen):
 
 @WAYS
 def test_a_failure_comment_masks_cleans_and_fits(playbooks, kube, github, operators, app, way):
-    """SPEC 7: what the failed comment shows of the namespace is public; credentials never reach it (nor the
-    playbook's output), and however much text the namespace holds, the comment is posted."""
+    """What the failed comment shows of the namespace is public; credentials never reach it (nor the playbook's output),
+    and however much text the namespace holds, the comment is posted (docs/security.md, "What a pull request's comment
+    may show")."""
     path = app.config(
         {
             "projectId": "shop",
@@ -532,7 +533,7 @@ def test_health_check_through_a_real_http_server(playbooks, kube, github, app):
 
 
 def test_quota_never_shrinks_below_what_runs(playbooks, kube, app):
-    """SPEC 3.1: the smaller quota of a new configuration is held back while the old pods still need more."""
+    """A smaller quota of a new configuration is held back while old pods still need more (docs/pr-lifecycle.md)."""
     big = app.config(
         {
             "projectId": "shop",

@@ -24,7 +24,7 @@ def test_group_vars_are_role_variables():
             if path.name == "vault.example.yml":
                 assert name.startswith("vault_"), (path.name, name)
             else:
-                # role variables, connection settings, and the playbooks' public k8s_ee_* variables (SPEC 14)
+                # role variables, connection settings and the playbooks' k8s_ee_* variables (docs/pr-lifecycle.md)
                 assert name in known or name.startswith(("ansible_", "k8s_ee_")), (path.name, name)
 
 

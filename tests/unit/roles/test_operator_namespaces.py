@@ -1,5 +1,6 @@
 """One name per database operator namespace: where role operators installs an operator, where role platform creates
-its namespace, and where pr_up's NetworkPolicy allow-operators admits it from are the same (SPEC 4.1 item 6)."""
+its namespace, and where pr_up's NetworkPolicy allow-operators admits it from are the same
+(docs/security.md, "Network policies are what pr_up renders")."""
 
 import pathlib
 import re

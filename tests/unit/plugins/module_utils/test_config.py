@@ -142,7 +142,7 @@ def test_every_default_in_the_schema_is_valid():
     assert _config.validate(DEFAULTS) == []
 
 
-# ------------------------------------------------------------------ the file is untrusted (SPEC 7)
+# ------------------------------------------------------------------ the file is untrusted (docs/security.md)
 
 
 def yaml_errors(text):

@@ -259,7 +259,7 @@ def test_up_refuses_the_wildcard_certificate_before_applying_anything():
     assert all(path.startswith(("get ", "list ")) for path in kube.paths), kube.paths  # read, nothing written
 
 
-# ------------------------------------------------------------------ failure reports are public (SPEC 7)
+# ------------------------------------------------------------------ failure reports are public (docs/security.md)
 
 import re  # noqa: E402
 import secrets as _secrets  # noqa: E402
@@ -446,7 +446,7 @@ def test_an_api_error_that_echoes_a_credential_is_masked():
     assert kept_out, "the password is not among the values to keep out of the output"
 
 
-# ------------------------------------------------------------------ credentials are created once (SPEC 4.2)
+# ------------------------------------------------------------------ credentials are created once (docs/pr-lifecycle.md)
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _render  # noqa: E402
 

@@ -6,7 +6,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
 @pytest.mark.parametrize(
     ("text", "label"),
     [
-        ("feat/Add FOO__bar..baz", "feat-Add-FOO-bar-baz"),  # SPEC 2's example
+        ("feat/Add FOO__bar..baz", "feat-Add-FOO-bar-baz"),  # docs/configuration.md's example
         ("main", "main"),
         ("release_1.2", "release_1.2"),  # a single _ or . stays
         ("a--b", "a-b"),

@@ -1,4 +1,5 @@
-"""The refused comment needs no namespace: access is decided before k8s-ee.yaml is read (SPEC 7)."""
+"""The refused comment needs no namespace: access is decided before k8s-ee.yaml is read (docs/security.md,
+"The configuration file is untrusted")."""
 
 import json
 
