@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _databases, _render
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import largest_config
 from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import LIMIT_RANGE_NAME, limit_range_spec
 from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import MAX_HOURS
@@ -103,9 +103,9 @@ def _check(merged: dict) -> None:
             fail(key, "a non-empty mapping of label names to string values")
     operators = merged["operator_namespaces"]
     if not isinstance(operators, dict) or not all(
-        db in _render.OPERATOR_PORTS and isinstance(ns, str) for db, ns in operators.items()
+        db in _databases.OPERATOR_NAMESPACES and isinstance(ns, str) for db, ns in operators.items()
     ):
-        fail("operator_namespaces", f"a mapping of {', '.join(sorted(_render.OPERATOR_PORTS))} to namespaces")
+        fail("operator_namespaces", f"a mapping of {', '.join(sorted(_databases.OPERATOR_NAMESPACES))} to namespaces")
     if not isinstance(merged["internet_egress"], bool):
         fail("internet_egress", "true or false")
 

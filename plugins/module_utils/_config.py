@@ -12,6 +12,7 @@ import json
 import re
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
+from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import NAMES
 from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import (
     CONTAINER_MAX,
     CONTAINER_MIN,
@@ -20,7 +21,8 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._limits import (
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCHEMA
 
-DATABASES = ("postgresql", "mongodb", "redis", "minio", "mariadb")
+# The keys of `databases`, in the order of the schema (tests/unit/plugins/module_utils/test_databases.py compares them).
+DATABASES = NAMES
 
 try:
     import jsonschema

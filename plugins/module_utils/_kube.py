@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 
+from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import REGISTRY
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kubeconfig import (
     ClusterAccess,
     KubeconfigError,
@@ -42,9 +43,8 @@ KINDS = {
     "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", True),
     "Role": ("rbac.authorization.k8s.io/v1", "roles", True),
     "ServiceAccount": ("v1", "serviceaccounts", True),
-    "Cluster": ("postgresql.cnpg.io/v1", "clusters", True),
-    "MongoDBCommunity": ("mongodbcommunity.mongodb.com/v1", "mongodbcommunity", True),
-    "Tenant": ("minio.min.io/v2", "tenants", True),
+    # the databases' custom resources (CloudNativePG Cluster, MongoDBCommunity, MinIO Tenant, ...)
+    **{db.kind: (db.api_version, db.plural, True) for db in REGISTRY.values() if db.custom},
     "Middleware": ("traefik.io/v1alpha1", "middlewares", True),
     "ServiceMonitor": ("monitoring.coreos.com/v1", "servicemonitors", True),
 }

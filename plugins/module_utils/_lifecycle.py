@@ -12,10 +12,12 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming, _redact, _render, _slots
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _databases, _naming, _redact, _render, _slots
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import enabled_databases, safe_http_path, show
+from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import REGISTRY
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import FIELD_MANAGER, KubeError, comparable, redact
+from ansible_collections.k8s_ee.platform.plugins.module_utils._objects import rollout_done
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_quota
 
 EPHEMERAL_SELECTOR = f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]},{_naming.TYPE_LABEL[0]}={_naming.TYPE_LABEL[1]}"
@@ -208,8 +210,8 @@ def live_credentials(kube, namespace: str, enabled: list[str]) -> dict:
     """The Secrets of generated credentials that exist (database -> the Secret as read)."""
     live = {}
     for db in enabled:
-        if db in _render.CREDENTIAL_SECRETS:
-            secret = kube.get("Secret", _render.CREDENTIAL_SECRETS[db], namespace)
+        if db in _databases.CREDENTIAL_SECRETS:
+            secret = kube.get("Secret", _databases.CREDENTIAL_SECRETS[db], namespace)
             if secret:
                 live[db] = secret
     return live
@@ -364,7 +366,7 @@ def settle_credentials(
 
     creds, results, diffs, changed = {}, [], [], False
     for db in enabled:
-        name = _render.CREDENTIAL_SECRETS.get(db)
+        name = _databases.CREDENTIAL_SECRETS.get(db)
         if name is None:
             continue
         current = live.get(db)
@@ -403,43 +405,6 @@ def settle_credentials(
 # ------------------------------------------------------------------ readiness
 
 
-def _conditions(obj):
-    return {c.get("type"): c.get("status") for c in (obj or {}).get("status", {}).get("conditions") or []}
-
-
-def _rollout_done(obj) -> bool:
-    if not obj:
-        return False
-    spec, status = obj.get("spec", {}), obj.get("status", {})
-    wanted = spec.get("replicas", 1)
-    if status.get("observedGeneration", 0) < obj["metadata"].get("generation", 0):
-        return False
-    if obj["kind"] == "StatefulSet":
-        return status.get("readyReplicas", 0) >= wanted and status.get("updatedReplicas", 0) >= wanted
-    return (
-        status.get("updatedReplicas", 0) == wanted
-        and status.get("replicas", 0) == wanted
-        and status.get("availableReplicas", 0) == wanted
-    )
-
-
-READY_CHECKS = {
-    "postgresql": (
-        "Cluster",
-        "postgresql",
-        lambda o: (
-            o
-            and (o.get("status", {}).get("readyInstances", 0) >= o["spec"].get("instances", 1))
-            and _conditions(o).get("Ready") == "True"
-        ),
-    ),
-    "mongodb": ("MongoDBCommunity", "mongodb", lambda o: o and o.get("status", {}).get("phase") == "Running"),
-    "minio": ("Tenant", "minio", lambda o: o and o.get("status", {}).get("currentState") == "Initialized"),
-    "redis": ("Deployment", "redis", _rollout_done),
-    "mariadb": ("StatefulSet", "mariadb", _rollout_done),
-}
-
-
 # What a failure report may hold (it goes to a public pull request comment): characters per line, characters in
 # all, log lines and log bytes per container, characters of the message.
 DETAIL_LINE_MAX = 300
@@ -448,7 +413,7 @@ LOG_LINES = 15
 LOG_BYTES = 65536
 MESSAGE_MAX = 2000
 # Secrets to read one by one when the namespace's Secrets cannot be listed: the operators' and the platform's.
-REPORT_SECRETS = ("postgresql-app", "mongodb-app", *_render.CREDENTIAL_SECRETS.values(), "minio-env-configuration")
+REPORT_SECRETS = _databases.CREDENTIAL_HOLDERS
 
 
 def namespace_secret_values(kube, namespace: str) -> list[str]:
@@ -569,8 +534,8 @@ def wait_ready(
     mask=None,
 ) -> None:
     """Databases ready, then the app rollout complete, all before `deadline` (a `clock` value)."""
-    steps = [(db, *READY_CHECKS[db]) for db in enabled_databases(config)]
-    steps.append(("app", "Deployment", "app", _rollout_done))
+    steps = [(db, REGISTRY[db].kind, db, REGISTRY[db].ready) for db in enabled_databases(config)]
+    steps.append(("app", "Deployment", "app", rollout_done))
     for step, kind, name, ready in steps:
         while True:
             obj = kube.get(kind, name, namespace)
@@ -943,7 +908,8 @@ def blocking(kube, namespace: str) -> list[str]:
     for condition in live.get("status", {}).get("conditions") or []:
         if condition.get("status") == "True":
             details.append(f"namespace condition {condition['type']}: {condition.get('message', '')}")
-    for kind in ("Cluster", "MongoDBCommunity", "Tenant", "PersistentVolumeClaim", "Pod", "StatefulSet", "Deployment"):
+    custom = [db.kind for db in REGISTRY.values() if db.custom]
+    for kind in (*custom, "PersistentVolumeClaim", "Pod", "StatefulSet", "Deployment"):
         try:
             items = kube.list(kind, namespace)
         except KubeError:

@@ -1,61 +1,27 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ResourceQuota `environment-quota` sized from what an environment runs (SPEC 3.1).
+"""The ResourceQuota `environment-quota` sized from what an environment runs (docs/quota.md): the app's budget here,
+each database's in its `_databases` description.
 
 All arithmetic is exact (millicores and MiB as fractions); results are rounded up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity as q
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import DATABASES, largest_config
+from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import REGISTRY, Budget, budget
 
 QUOTA_NAME = "environment-quota"
 LIMITS_BUFFER = Fraction(115, 100)
 FIXED = {"configmaps": 15, "secrets": 25, "replicationcontrollers": 5}
 
-
-@dataclass(frozen=True)
-class Budget:
-    """One component's share: millicores, MiB, and counts."""
-
-    cpu_request: Fraction
-    cpu_limit: Fraction
-    memory_request: Fraction
-    memory_limit: Fraction
-    storage: Fraction
-    pvcs: int
-    pods: int
-    services: int
-
-
-def _budget(cpu_req, cpu_lim, mem_req, mem_lim, storage_gib, pvcs, pods, services) -> Budget:
-    return Budget(
-        Fraction(cpu_req),
-        Fraction(cpu_lim),
-        Fraction(mem_req),
-        Fraction(mem_lim),
-        Fraction(storage_gib * 1024),
-        pvcs,
-        pods,
-        services,
-    )
-
-
-# requests/limits in millicores and MiB, storage in GiB.
-COMPONENTS = {
-    "app": _budget(100, 300, 256, 512, 1, 1, 5, 3),
-    "postgresql": _budget(250, 500, 256, 512, 2, 1, 2, 3),
-    "mongodb": _budget(500, 1000, 320, 640, 3, 2, 2, 1),
-    "redis": _budget(100, 200, 64, 128, 0, 0, 1, 1),
-    "minio": _budget(200, 1000, 384, 1024, 2, 1, 2, 2),
-    "mariadb": _budget(150, 300, 128, 256, 2, 1, 1, 1),
-}
-# Storage a database needs besides its data volume (MiB).
-STORAGE_EXTRA = {"postgresql": 0, "mongodb": 2048, "minio": 0, "mariadb": 0, "redis": 0}
+# requests/limits in millicores and MiB, storage in GiB: the first row of docs/quota.md's table
+APP = budget(100, 300, 256, 512, 1, 1, 5, 3)
+# Every component's row (the app's, then each database's).
+COMPONENTS: dict[str, Budget] = {"app": APP, **{name: db.budget for name, db in REGISTRY.items()}}
 
 
 def _app_pod(config: dict) -> dict:
@@ -71,7 +37,7 @@ def _app_pod(config: dict) -> dict:
 
 def quota_totals(config: dict) -> dict:
     """The quota as exact numbers before formatting, keyed like `spec.hard`."""
-    base = COMPONENTS["app"]
+    base = APP
     pod = _app_pod(config)
     replicas = config["app"]["replicas"]
     fields = ("cpu_request", "cpu_limit", "memory_request", "memory_limit")
@@ -82,10 +48,11 @@ def quota_totals(config: dict) -> dict:
         db = config["databases"][name]
         if not db["enabled"]:
             continue
-        row = COMPONENTS[name]
+        row = REGISTRY[name].budget
         for f in fields:
             totals[f] += getattr(row, f)
-        configured = q.mebibytes(db["storage"]) + STORAGE_EXTRA[name] if "storage" in db else Fraction(0)
+        extra = REGISTRY[name].storage_extra_mib
+        configured = q.mebibytes(db["storage"]) + extra if "storage" in db else Fraction(0)
         storage += max(row.storage, configured)
         pvcs += row.pvcs
         pods += row.pods

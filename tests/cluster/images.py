@@ -3,7 +3,7 @@
 """Container images for the tests' real node, built on this machine from Debian bookworm packages.
 
 No container registry is reachable here, so every image a pod uses is built locally and imported into
-containerd under the exact name the product renders (IMAGES of plugins/module_utils/_render.py at the
+containerd under the exact name the product renders (IMAGE of plugins/module_utils/_databases/<db>.py at the
 schema's default versions), and the product's manifests run unchanged:
 
     registry.k8s.io/pause:3.10            the pod sandbox (containerd's sandbox_image): imagefiles/pause.c
@@ -157,12 +157,17 @@ class Recipe:
 
 
 def product_images() -> dict[str, str]:
-    """IMAGES of plugins/module_utils/_render.py, read from its source (no Ansible needed to build)."""
-    tree = ast.parse((REPO / "plugins" / "module_utils" / "_render.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "IMAGES" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise RuntimeError("no IMAGES in plugins/module_utils/_render.py")
+    """The IMAGE of each database of plugins/module_utils/_databases/ (database -> image with `{version}`), read
+    from the source (no Ansible needed to build)."""
+    images = {}
+    for path in sorted((REPO / "plugins" / "module_utils" / "_databases").glob("[!_]*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "IMAGE" for t in node.targets):
+                images[path.stem] = ast.literal_eval(node.value)
+    if not images:
+        raise RuntimeError("no IMAGE in plugins/module_utils/_databases/*.py")
+    return images
 
 
 def default_versions() -> dict[str, str]:

@@ -12,6 +12,7 @@ from harness import environment_namespace, environment_namespace_object, imperso
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import (
     _config,
+    _databases,
     _lifecycle,
     _manifests,
     _preserve,
@@ -746,7 +747,7 @@ def test_nobody_exposes_an_environment_beyond_the_cluster(kube, cluster, platfor
     _forbidden(lambda: kube.create(_service(own, "lb", type="LoadBalancer")))  # the administrator, too
     # the custom resources that would make an operator create one are refused, with the reason, to their owner
     config = _config.normalise({"projectId": "shop", "databases": {"postgresql": True, "minio": True}})
-    (postgresql,) = _render._postgresql(own, config["databases"]["postgresql"], _render.DEFAULT_SETTINGS)
+    (postgresql,) = _databases.postgresql.render(own, config["databases"]["postgresql"], None, _render.DEFAULT_SETTINGS)
     additional = {"selectorType": "rw", "serviceTemplate": {"metadata": {"name": "postgresql-public"}}}
     postgresql["spec"]["managed"] = {"services": {"additional": [additional]}}
     kube.apply(postgresql)  # ClusterIP, as the operator's default
@@ -755,7 +756,7 @@ def test_nobody_exposes_an_environment_beyond_the_cluster(kube, cluster, platfor
     additional["serviceTemplate"]["spec"] = {"externalIPs": ["203.0.113.10"]}
     _forbidden(lambda: kube.apply(postgresql))
     creds = {"accessKey": "app" + "a" * 17, "secretKey": "s" * 32}
-    tenant = _render._minio(own, config["databases"]["minio"], creds, _render.DEFAULT_SETTINGS)[-1]
+    tenant = _databases.minio.render(own, config["databases"]["minio"], creds, _render.DEFAULT_SETTINGS)[-1]
     kube.apply(tenant)
     for exposed in ({"minio": True}, {"console": True}):
         tenant["spec"]["exposeServices"] = exposed

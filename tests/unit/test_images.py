@@ -24,6 +24,7 @@ import images  # noqa: E402
 import images_check  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _render  # noqa: E402
+from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import REGISTRY  # noqa: E402
 
 SAMPLE = REPO / "examples" / "sample-app"
 
@@ -54,7 +55,7 @@ def container_images(objects) -> dict[str, str]:
 
 
 def test_the_builder_reads_the_products_images():
-    assert images.product_images() == _render.IMAGES
+    assert images.product_images() == {name: db.image for name, db in REGISTRY.items() if db.image}
 
 
 def test_default_names_are_what_the_product_renders_by_default():
@@ -69,8 +70,8 @@ def test_default_names_are_what_the_product_renders_by_default():
 def test_any_list_of_tags_names_the_image_as_the_product_would():
     recipes = images.recipes({"redis": ["7.2", "7.4.2"], "mariadb": ["10.11"], "pause": ["3.10", "3.6"]})
     config = _config.normalise({"projectId": "shop", "databases": {"redis": {"version": "7.2"}}})
-    assert recipes["redis"].refs[0] == _render.IMAGES["redis"].format(version=config["databases"]["redis"]["version"])
-    assert recipes["redis"].refs == tuple(_render.IMAGES["redis"].format(version=v) for v in ("7.2", "7.4.2"))
+    assert recipes["redis"].refs[0] == REGISTRY["redis"].image.format(version=config["databases"]["redis"]["version"])
+    assert recipes["redis"].refs == tuple(REGISTRY["redis"].image.format(version=v) for v in ("7.2", "7.4.2"))
     assert recipes["mariadb"].refs == ("docker.io/library/mariadb:10.11",)
     assert recipes["pause"].refs == ("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.6")
     with pytest.raises(ValueError, match="no tag"):
@@ -195,8 +196,8 @@ def test_every_image_has_a_runnable_configuration():
         user = config.get("User", "")
         assert user == "" or all(part.isdigit() for part in user.split(":")), name  # runAsNonRoot needs numbers
     recipes = images.recipes()
-    assert recipes["redis"].config["ExposedPorts"] == {f"{_render.PORTS['redis']}/tcp": {}}
-    assert recipes["mariadb"].config["ExposedPorts"] == {f"{_render.PORTS['mariadb']}/tcp": {}}
+    assert recipes["redis"].config["ExposedPorts"] == {f"{REGISTRY['redis'].port}/tcp": {}}
+    assert recipes["mariadb"].config["ExposedPorts"] == {f"{REGISTRY['mariadb'].port}/tcp": {}}
     sample_port = _config.load_yaml((SAMPLE / "k8s-ee.yaml").read_text())["app"]["port"]
     assert recipes["sample-app"].config["ExposedPorts"] == {f"{sample_port}/tcp": {}}
 
@@ -365,7 +366,7 @@ def test_the_sample_app_uses_exactly_the_documented_variables(app_module):
     for db, names in app_module.VARIABLES.items():
         config = _config.normalise({"projectId": "x", "databases": {db: True}})
         from_config_map = set(_render.app_environment(config, pr, "u")) - plain
-        from_secrets = {name for name, _secret, _key in _render.SECRET_ENV[db]}
+        from_secrets = {name for name, _secret, _key in REGISTRY[db].secret_env}
         assert set(names) == from_config_map | from_secrets, db
         assert all(f"`{name}`" in adopting for name in names), db
     assert all(f"`{name}`" in adopting for name in app_module.PR_VARIABLES)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _render
+from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 # database -> the role operators variable that names its operator's namespace
@@ -26,7 +27,7 @@ def defaults(role):
 
 
 def test_every_database_with_an_operator_has_one_namespace():
-    assert set(ADMITTED) == set(_render.OPERATOR_PORTS) == set(ROLE_VARIABLES)
+    assert set(ADMITTED) == {name for name, db in REGISTRY.items() if db.operator} == set(ROLE_VARIABLES)
 
 
 @pytest.mark.parametrize("database", sorted(ROLE_VARIABLES))
