@@ -39,21 +39,26 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 THIRD_PARTY = {
     "jsonschema.Draft202012Validator": "jsonschema",
     "kubernetes.client.Configuration": "kubernetes",
-    "kubernetes.config.load_incluster_config": "kubernetes",
+    "kubernetes.config.ConfigException": "kubernetes",
     "kubernetes.config.load_kube_config": "kubernetes",
     # urllib3 comes with kubernetes (every release since 24.2.0 requires it); it is not declared on its own
     "urllib3.PoolManager": "kubernetes",
     "urllib3.Timeout": "kubernetes",
     "urllib3.exceptions.HTTPError": "kubernetes",
+    # both in urllib3 1.x (kubernetes 24.2.0 allows urllib3>=1.24.2) and 2.x
+    "urllib3.util.ssl_.create_urllib3_context": "kubernetes",
+    "urllib3.util.ssl_.resolve_cert_reqs": "kubernetes",
     "yaml.AliasEvent": "PyYAML",
     "yaml.MappingStartEvent": "PyYAML",
     "yaml.SafeLoader.construct_yaml_float": "PyYAML",
     "yaml.SafeLoader.construct_yaml_int": "PyYAML",
     "yaml.SequenceStartEvent": "PyYAML",
+    "yaml.SafeLoader": "PyYAML",
     "yaml.YAMLError": "PyYAML",
     "yaml.composer.ComposerError": "PyYAML",
     "yaml.constructor.ConstructorError": "PyYAML",
     "yaml.reader.ReaderError": "PyYAML",
+    "yaml.load": "PyYAML",
     "yaml.safe_load": "PyYAML",
     "yaml.scanner.ScannerError": "PyYAML",
 }
