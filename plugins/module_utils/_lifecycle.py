@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Create, update and destroy one environment (SPEC 5, 6, 3.3): ownership, capacity admission,
-server-side apply of every object, waiting for readiness under one deadline, the health check."""
+"""Create, update and destroy one environment (docs/pr-lifecycle.md, "What pr_up does" and "What pr_down
+does"): ownership, capacity admission, server-side apply of every object, waiting for readiness under one
+deadline, the health check."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ class LifecycleError(RuntimeError):
 
 
 def ownership(namespace_obj: dict | None, repository: str) -> str:
-    """'missing', 'ours', or raise: SPEC 2's rule (managed-by label AND the same repository)."""
+    """'missing', 'ours', or raise: the rule of docs/security.md, "Ownership and
+    preserve fields" (managed-by label AND the same repository)."""
     if namespace_obj is None:
         return "missing"
     meta = namespace_obj.get("metadata", {})
@@ -150,7 +152,8 @@ def measure_capacity(kube) -> Capacity:
 
 
 def admit(kube, quota_hard: dict, max_environments: int | None = None) -> Capacity:
-    """SPEC 3.3: raise LifecycleError('capacity', ...) when a new environment does not fit."""
+    """Raise LifecycleError('capacity', ...) when a new environment does not fit (docs/pr-lifecycle.md,
+    "What pr_up does", step 2)."""
     capacity = measure_capacity(kube)
     if max_environments and len(capacity.environments) >= max_environments:
         raise LifecycleError(
@@ -354,10 +357,11 @@ def settle_credentials(
     sleep=time.sleep,
     grace: dict | None = None,
 ):
-    """SPEC 4.2: credentials are generated on the first deploy and never change. A missing credential Secret is
-    created with the `proposed` credentials (POST, refused with 409 when it exists by then); an existing one
-    (`live`, or read after a 409) is taken as it is: only keys it lacks are generated and what is made of them is
-    updated, under a resourceVersion precondition. When another run got there first, its values are used.
+    """Credentials are generated on the first deploy and never change (docs/pr-lifecycle.md, "Generated
+    credentials are created once"). A missing credential Secret is created with the `proposed` credentials
+    (POST, refused with 409 when it exists by then); an existing one (`live`, or read after a 409) is taken as it
+    is: only keys it lacks are generated and what is made of them is updated, under a resourceVersion
+    precondition. When another run got there first, its values are used.
     Returns (credentials per database, changed, results, diffs) like apply_all."""
     grace = {} if grace is None else grace
 
@@ -646,8 +650,8 @@ def up(
     wall=time.time,
     sleep=time.sleep,
 ) -> dict:
-    """SPEC 5 steps 2-5. A failure leaves as LifecycleError or KubeError whose text holds no secret of the
-    environment (see `secured`)."""
+    """docs/pr-lifecycle.md, "What pr_up does". A failure leaves as LifecycleError or KubeError whose text
+    holds no secret of the environment (see `secured`)."""
     mask = _redact.Redactor()
     try:
         return _up(kube, request, mask, check_mode, want_diff, clock, wall, sleep)
@@ -804,7 +808,7 @@ def _amount(key: str, value) -> float:
 
 
 def guard_quota_shrink(kube, namespace: str, quota: dict) -> list[str]:
-    """SPEC 3.1: a smaller quota never makes what runs invalid. Where the new hard value is below what the
+    """docs/quota.md: a smaller quota never makes what runs invalid. Where the new hard value is below what the
     namespace uses now, the live value is kept (in `quota`, before it is applied) and the change reported."""
     live = kube.get("ResourceQuota", quota["metadata"]["name"], namespace)
     if not live:
@@ -873,7 +877,8 @@ def down(
     clock=time.monotonic,
     sleep=time.sleep,
 ) -> dict:
-    """SPEC 6: idempotent; refuse what is not ours; keep what is preserved; wait until gone."""
+    """Idempotent; refuse what is not ours; keep what is preserved; wait until gone (docs/pr-lifecycle.md,
+    "What pr_down does")."""
     live = kube.get("Namespace", namespace)
     if ownership(live, repository) == "missing":
         return {"changed": False, "state": "absent", "namespace": namespace}
