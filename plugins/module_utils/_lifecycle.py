@@ -23,6 +23,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_
 
 EPHEMERAL_SELECTOR = f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]},{_naming.TYPE_LABEL[0]}={_naming.TYPE_LABEL[1]}"
 ANN_CREATED, ANN_UPDATED, ANN_READY = "k8s-ee/created-at", "k8s-ee/updated-at", "k8s-ee/ready-at"
+ANN_PODS_GONE = "k8s-ee/pods-gone-at"  # set by pr_down on a terminating namespace (_nudge)
 
 
 def now_rfc3339(clock=time.time) -> str:
@@ -897,13 +898,30 @@ def down(
     deadline = started + timeout
     if not live["metadata"].get("deletionTimestamp"):
         kube.delete("Namespace", namespace)
+    nudged = False
     while kube.get("Namespace", namespace) is not None:
         if clock() >= deadline:
             raise LifecycleError(
                 "delete", f"namespace {namespace} is still terminating after {timeout:.0f}s", blocking(kube, namespace)
             )
+        if not nudged and not kube.list("Pod", namespace):
+            nudged = _nudge(kube, namespace)
         sleep(1)
     return {"changed": True, "state": "deleted", "namespace": namespace, "seconds": round(clock() - started, 1)}
+
+
+def _nudge(kube, namespace: str) -> bool:
+    """Once the pods of a terminating namespace are gone, have the namespace controller look again now.
+
+    Its first pass deletes the pods and then waits as long as their grace period allows (30 s by default),
+    however soon they stop; an update of the namespace makes it look again 5 s later. The annotation
+    `k8s-ee/pods-gone-at` is that update (docs/pr-lifecycle.md, "What pr_down does")."""
+    try:
+        kube.merge_patch("Namespace", namespace, {"metadata": {"annotations": {ANN_PODS_GONE: now_rfc3339()}}})
+    except KubeError as exc:
+        if exc.status not in (404, 409):  # gone, or changing: the controller is on it anyway
+            raise
+    return True
 
 
 def blocking(kube, namespace: str) -> list[str]:

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle, _naming
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import normalise
 
 
@@ -560,3 +560,43 @@ def test_check_mode_writes_no_credential():
     result = _lifecycle.up(kube, _request(GENERATED), check_mode=True)
     assert kube.writes == writes
     assert _actions(result)["redis"] == "unchanged" and _actions(result)["mariadb"] == "created"
+
+
+class TerminatingNamespace(FakeKube):
+    """A namespace the controller deletes: its pods go after `pods_for` polls; the namespace goes two polls after
+    an update once they are gone (as the namespace controller looks again after an update), else never."""
+
+    def __init__(self, pods_for):
+        super().__init__()
+        self.pods_for, self.polls, self.patches, self.gone_at = pods_for, 0, [], None
+        self.put({"kind": "Namespace", "metadata": {"name": NS, "labels": dict([_naming.MANAGED_BY])}})
+        self.objects[self.key("Namespace", NS)]["metadata"]["annotations"] = {"k8s-ee/repository": "acme/shop"}
+
+    def delete(self, kind, name, namespace=None, body=None):
+        self.objects[self.key(kind, name, namespace)]["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
+        return True
+
+    def list(self, kind, namespace=None, label_selector=None, field_selector=None):
+        assert kind == "Pod"
+        return [{"metadata": {"name": "app-1"}}] if self.polls < self.pods_for else []
+
+    def get(self, kind, name, namespace=None):
+        self.polls += 1
+        if self.gone_at is not None and self.polls >= self.gone_at:
+            return None
+        return super().get(kind, name, namespace)
+
+    def merge_patch(self, kind, name, patch, namespace=None):
+        self.patches.append((self.polls, patch))
+        self.gone_at = self.polls + 2
+        return {}
+
+
+def test_down_has_the_namespace_controller_look_again_once_the_pods_are_gone():
+    kube = TerminatingNamespace(pods_for=4)
+    ticks = iter(range(10**6))  # one second per call: without the nudge it would run into its timeout
+    result = _lifecycle.down(kube, NS, "acme/shop", timeout=60, clock=lambda: next(ticks), sleep=lambda s: None)
+    assert result["state"] == "deleted"
+    ((polled, patch),) = kube.patches  # once, and only when no pod was left
+    assert polled >= 4
+    assert list(patch["metadata"]["annotations"]) == ["k8s-ee/pods-gone-at"]
