@@ -28,8 +28,8 @@ from localcluster import LocalCluster, binaries  # noqa: E402
 
 CONFIG = {"projectId": "bench", "databases": {"postgresql": True, "redis": True}}
 IMAGE = "registry.example/bench@sha256:" + "4" * 64
-# the targets (docs/testing.md, Benchmarks): cold pr_up within 2x kubectl, a no-op re-run within 1.5x kubectl's no-op apply (and nothing changed),
-# pr_down within kubectl delete + 1 s
+# the targets (docs/testing.md, Benchmarks): cold pr_up within 2x kubectl, a no-op re-run within 1.5x kubectl's
+# no-op apply (and nothing changed), pr_down within kubectl delete + 1 s
 TARGETS = {"up_vs_baseline_max": 2.0, "up_again_vs_baseline_max": 1.5, "down_minus_baseline_seconds_max": 1.0}
 
 
