@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,25 +19,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import FIELD_MANAGER, KubeError, comparable, redact
 from ansible_collections.k8s_ee.platform.plugins.module_utils._objects import rollout_done
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_quota
-
-EPHEMERAL_SELECTOR = f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]},{_naming.TYPE_LABEL[0]}={_naming.TYPE_LABEL[1]}"
-ANN_CREATED, ANN_UPDATED, ANN_READY = "k8s-ee/created-at", "k8s-ee/updated-at", "k8s-ee/ready-at"
-ANN_PODS_GONE = "k8s-ee/pods-gone-at"  # set by pr_down on a terminating namespace (_nudge)
-
-
-def now_rfc3339(clock=time.time) -> str:
-    return datetime.datetime.fromtimestamp(clock(), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def seconds_between(earlier: str | None, later: str | None) -> int | None:
-    """Whole seconds between two RFC 3339 UTC stamps (as stored on the namespace)."""
-    if not earlier or not later:
-        return None
-
-    def parse(text):
-        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-
-    return int((parse(later) - parse(earlier)).total_seconds())
+from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import now_rfc3339, seconds_between
 
 
 class LifecycleError(RuntimeError):
@@ -129,10 +110,10 @@ def measure_capacity(kube) -> Capacity:
         alloc_cpu += q.ceil(q.millicores(allocatable.get("cpu", "0")))
         alloc_mem += int(q.mebibytes(allocatable.get("memory", "0")))
         nodes += 1
-    ephemeral = {ns["metadata"]["name"] for ns in kube.list("Namespace", label_selector=EPHEMERAL_SELECTOR)}
+    ephemeral = {ns["metadata"]["name"] for ns in kube.list("Namespace", label_selector=_naming.EPHEMERAL_SELECTOR)}
     committed_cpu = committed_mem = 0
     environments = []
-    for quota in kube.list("ResourceQuota", label_selector=f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]}"):
+    for quota in kube.list("ResourceQuota", label_selector=_naming.MANAGED_SELECTOR):
         namespace = quota["metadata"]["namespace"]
         if namespace not in ephemeral:
             continue
@@ -699,7 +680,7 @@ def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, slee
     creds = _render.credentials(enabled, {db: _decoded(secret) for db, secret in live_creds.items()})
     now = now_rfc3339(wall)
     annotations = (live_ns or {}).get("metadata", {}).get("annotations") or {}
-    pr = {**request.pr, "now": annotations.get(ANN_UPDATED) or now}
+    pr = {**request.pr, "now": annotations.get(_naming.ANNOTATION_UPDATED) or now}
     endpoints = api_endpoints(kube)
 
     def rendered(creds):
@@ -716,9 +697,9 @@ def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, slee
         objects.insert(1, binding)
         frame += 1
     warnings = guard_quota_shrink(kube, request.namespace, quota_obj) if live_ns else []
-    kept = {ANN_CREATED: annotations.get(ANN_CREATED) or now}
-    if annotations.get(ANN_READY):
-        kept[ANN_READY] = annotations[ANN_READY]
+    kept = {_naming.ANNOTATION_CREATED: annotations.get(_naming.ANNOTATION_CREATED) or now}
+    if annotations.get(_naming.ANNOTATION_READY):
+        kept[_naming.ANNOTATION_READY] = annotations[_naming.ANNOTATION_READY]
     namespace_obj["metadata"]["annotations"].update(kept)
     mask.add(_render.secret_values(objects))
     exists, grace = live_ns is not None, {}
@@ -765,19 +746,19 @@ def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, slee
     }
     if check_mode:
         return result
-    ready_before = annotations.get(ANN_READY)
-    if not changed and ready_before and ready_before >= annotations.get(ANN_UPDATED, ""):
+    ready_before = annotations.get(_naming.ANNOTATION_READY)
+    if not changed and ready_before and ready_before >= annotations.get(_naming.ANNOTATION_UPDATED, ""):
         result.update(
             ready_at=ready_before,
-            updated_at=annotations.get(ANN_UPDATED),
-            created_at=annotations.get(ANN_CREATED),
-            time_to_ready=seconds_between(annotations.get(ANN_UPDATED), ready_before),
+            updated_at=annotations.get(_naming.ANNOTATION_UPDATED),
+            created_at=annotations.get(_naming.ANNOTATION_CREATED),
+            time_to_ready=seconds_between(annotations.get(_naming.ANNOTATION_UPDATED), ready_before),
         )
         return result
     # something changed (or an earlier run never became ready): wait, then record when it became ready
-    updated_at = annotations.get(ANN_UPDATED) if not changed else now_rfc3339(wall)
+    updated_at = annotations.get(_naming.ANNOTATION_UPDATED) if not changed else now_rfc3339(wall)
     if changed:
-        namespace_obj["metadata"]["annotations"][ANN_UPDATED] = updated_at
+        namespace_obj["metadata"]["annotations"][_naming.ANNOTATION_UPDATED] = updated_at
         kube.apply(namespace_obj)
     wait_ready(kube, request.namespace, request.config, deadline, clock, sleep, request.collect_logs, mask=mask)
     if request.health_check:
@@ -788,13 +769,13 @@ def _up(kube, request: UpRequest, mask, check_mode, want_diff, clock, wall, slee
         )
         check_health(fetch, deadline, clock, sleep)
     ready_at = now_rfc3339(wall)
-    namespace_obj["metadata"]["annotations"][ANN_READY] = ready_at
+    namespace_obj["metadata"]["annotations"][_naming.ANNOTATION_READY] = ready_at
     kube.apply(namespace_obj)
     result["changed"] = True
     result.update(
         ready_at=ready_at,
         updated_at=updated_at,
-        created_at=kept[ANN_CREATED],
+        created_at=kept[_naming.ANNOTATION_CREATED],
         time_to_ready=seconds_between(updated_at, ready_at),
     )
     return result
@@ -890,7 +871,7 @@ def down(
             "changed": False,
             "state": "preserved",
             "namespace": namespace,
-            "preserve_until": annotations.get("k8s-ee/preserve-until"),
+            "preserve_until": annotations.get(_naming.ANNOTATION_PRESERVE_UNTIL),
         }
     if check_mode:
         return {"changed": True, "state": "deleted", "namespace": namespace}
@@ -917,7 +898,9 @@ def _nudge(kube, namespace: str) -> bool:
     however soon they stop; an update of the namespace makes it look again 5 s later. The annotation
     `k8s-ee/pods-gone-at` is that update (docs/pr-lifecycle.md, "What pr_down does")."""
     try:
-        kube.merge_patch("Namespace", namespace, {"metadata": {"annotations": {ANN_PODS_GONE: now_rfc3339()}}})
+        kube.merge_patch(
+            "Namespace", namespace, {"metadata": {"annotations": {_naming.ANNOTATION_PODS_GONE: now_rfc3339()}}}
+        )
     except KubeError as exc:
         if exc.status not in (404, 409):  # gone, or changing: the controller is on it anyway
             raise

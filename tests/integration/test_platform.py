@@ -18,6 +18,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import (
     _preserve,
     _render,
     _slots,
+    _timestamps,
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
@@ -857,7 +858,7 @@ def test_ci_identity_writes_preserve_fields_in_shape_and_at_most_48_hours_ahead(
         )
 
     def ahead(hours):
-        return _preserve.rfc3339(time.time() + hours * 3600)
+        return _timestamps.rfc3339(time.time() + hours * 3600)
 
     preserved = {"k8s-ee/preserve": "true"}
     valid = {"k8s-ee/preserve-until": ahead(47), "k8s-ee/preserved-by": "octo-cat", "k8s-ee/preserve-warned": "false"}

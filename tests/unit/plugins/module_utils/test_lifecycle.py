@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle, _naming
+from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle, _naming, _timestamps
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import normalise
 
 
@@ -28,8 +28,8 @@ def test_ownership():
 
 
 def test_seconds_between():
-    assert _lifecycle.seconds_between("2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z") == 65
-    assert _lifecycle.seconds_between(None, "2026-01-01T00:00:00Z") is None
+    assert _timestamps.seconds_between("2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z") == 65
+    assert _timestamps.seconds_between(None, "2026-01-01T00:00:00Z") is None
 
 
 class Clock:
