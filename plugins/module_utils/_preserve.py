@@ -13,8 +13,9 @@ import socket
 import time
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
+from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import LifecycleError, down, ownership
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import down, ownership
 from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import (
     ANNOTATION_PRESERVE_UNTIL,
     ANNOTATION_PRESERVE_WARNED,

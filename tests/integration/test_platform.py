@@ -11,6 +11,7 @@ import yaml
 from harness import environment_namespace, environment_namespace_object, impersonating, wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import (
+    _apply,
     _config,
     _databases,
     _lifecycle,
@@ -359,7 +360,7 @@ def test_ci_identity_names_namespaces_after_its_project_and_pr(ci, kube):
 
 def test_ci_identity_exposes_nothing_beyond_the_cluster(ci, kube):
     own = environment_namespace(kube, 806)
-    kube.apply(_lifecycle.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", own))
+    kube.apply(_apply.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", own))
 
     def service(**spec):
         return {
@@ -429,7 +430,7 @@ def test_environment_pods_and_ingresses_stay_in_their_lane(ci, kube):
 def _ci_environment(ci, kube, number):
     """An environment namespace with the CI identity's RoleBinding in it, once the authorizer knows the binding."""
     own = environment_namespace(kube, number)
-    kube.apply(_lifecycle.access_binding(ci.whoami(), own))
+    kube.apply(_apply.access_binding(ci.whoami(), own))
     deadline = time.monotonic() + 10
     while True:
         try:
