@@ -69,7 +69,7 @@ def baseline(cluster, kube, namespace):
     """kubectl apply --server-side of the same objects, then the same waits, then delete."""
     import yaml
 
-    from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _render
+    from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _lifecycle, _render, _timestamps
 
     config = _config.normalise(CONFIG)
     creds = _render.credentials(_config.enabled_databases(config), {})
@@ -79,7 +79,7 @@ def baseline(cluster, kube, namespace):
         "head_sha": "b" * 40,
         "branch": "bench",
         "author": "bench",
-        "now": _lifecycle.now_rfc3339(),
+        "now": _timestamps.now_rfc3339(),
     }
     objects = _render.render(
         namespace, config, pr, IMAGE, f"{namespace}.bench.example.com", {}, _lifecycle.api_endpoints(kube), creds

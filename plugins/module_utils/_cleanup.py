@@ -6,9 +6,9 @@ grace period) or gone; skip everything else, and count every answer that is not 
 from __future__ import annotations
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError, repository_path
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import EPHEMERAL_SELECTOR
-from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import LABEL_PROJECT
-from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import environment_of, parse_rfc3339
+from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import EPHEMERAL_SELECTOR, LABEL_PROJECT
+from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import environment_of
+from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import parse_rfc3339
 
 DEFAULT_GRACE = 600
 DEFAULT_MAX_DELETIONS = 10

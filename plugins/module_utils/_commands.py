@@ -13,11 +13,11 @@ command was written (`approval`). A push after that needs a new approval (docs/s
 
 from __future__ import annotations
 
-import datetime
 import re
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._access import WRITE_PERMISSIONS, author_trusted
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER, SHA_RE, code, head_of, mention
+from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import parse_datetime
 
 COMMANDS = ("deploy-preview", "destroy-preview", "preserve")
 _LINE = re.compile(r"^\s*/(deploy-preview|destroy-preview|preserve)(?![\w-])(?:[ \t]+(\S+))?[ \t]*$")
@@ -58,13 +58,6 @@ def parse(body: str | None) -> dict | None:
     return None
 
 
-def _time(text: str | None) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.strptime(text or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-    except ValueError:
-        return None
-
-
 def approval(parsed: dict, pull: dict, written_at: str | None, own_comment: dict | None) -> str:
     """The commit a `/deploy-preview` approves; raises CommandError (with what to do) when there is none.
 
@@ -89,7 +82,7 @@ def approval(parsed: dict, pull: dict, written_at: str | None, own_comment: dict
         return head
     retry = f"review the head and comment `/deploy-preview {head}`"
     shown = head_of((own_comment or {}).get("body"))
-    written, updated = _time(written_at), _time((own_comment or {}).get("updated_at"))
+    written, updated = parse_datetime(written_at), parse_datetime((own_comment or {}).get("updated_at"))
     if written is None or shown is None or updated is None:
         raise CommandError(f"the approved commit is not known (the platform's comment names none); {retry}")
     if updated >= written:

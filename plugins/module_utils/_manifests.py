@@ -31,9 +31,9 @@ def namespace(name: str, config: dict, pr: dict) -> dict:
             },
             "annotations": {
                 _naming.ANNOTATION_REPOSITORY: pr["repository"],
-                "k8s-ee/commit-sha": pr.get("head_sha") or "",
-                "k8s-ee/pr-author": pr.get("author") or "",
-                "k8s-ee/updated-at": pr["now"],
+                _naming.ANNOTATION_COMMIT: pr.get("head_sha") or "",
+                _naming.ANNOTATION_AUTHOR: pr.get("author") or "",
+                _naming.ANNOTATION_UPDATED: pr["now"],
             },
         },
     }

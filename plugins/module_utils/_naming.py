@@ -11,13 +11,30 @@ PROJECT_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
 REPOSITORY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
 
+# Labels (docs/configuration.md, "Names"; docs/security.md, "Ownership and preserve fields").
 MANAGED_BY = ("app.kubernetes.io/managed-by", "k8s-ee")
 TYPE_LABEL = ("k8s-ee/type", "ephemeral")
 LABEL_PROJECT = "k8s-ee/project-id"
 LABEL_PR = "k8s-ee/pr-number"
 LABEL_BRANCH = "k8s-ee/branch"
 LABEL_PRESERVE = "k8s-ee/preserve"
+LABEL_SLOT = "k8s-ee/slot"  # the environment slot of its project (_slots)
+MANAGED_SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
+EPHEMERAL_SELECTOR = f"{MANAGED_SELECTOR},{TYPE_LABEL[0]}={TYPE_LABEL[1]}"
+
+# Annotations of the namespace; the times are RFC 3339 (_timestamps).
 ANNOTATION_REPOSITORY = "k8s-ee/repository"
+ANNOTATION_COMMIT = "k8s-ee/commit-sha"
+ANNOTATION_AUTHOR = "k8s-ee/pr-author"
+ANNOTATION_CREATED = "k8s-ee/created-at"
+ANNOTATION_UPDATED = "k8s-ee/updated-at"
+ANNOTATION_READY = "k8s-ee/ready-at"
+ANNOTATION_PODS_GONE = "k8s-ee/pods-gone-at"  # set by pr_down on a terminating namespace (_lifecycle._nudge)
+ANNOTATION_PRESERVE_UNTIL = "k8s-ee/preserve-until"
+ANNOTATION_PRESERVED_BY = "k8s-ee/preserved-by"
+ANNOTATION_PRESERVE_WARNED = "k8s-ee/preserve-warned"
+# Annotation of the app's pod template: a changed configuration rolls the pods.
+ANNOTATION_CONFIG_CHECKSUM = "k8s-ee/config-checksum"
 
 
 class InputError(ValueError):

@@ -8,19 +8,25 @@ checked under a cluster-wide Lease so concurrent commands cannot both take the l
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 import time
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
+from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
-    EPHEMERAL_SELECTOR,
-    LifecycleError,
-    down,
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import down, ownership
+from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import (
+    ANNOTATION_PRESERVE_UNTIL,
+    ANNOTATION_PRESERVE_WARNED,
+    ANNOTATION_PRESERVED_BY,
+)
+from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import (
     now_rfc3339,
-    ownership,
+    parse_rfc3339,
+    parse_rfc3339_micro,
+    rfc3339,
+    rfc3339_micro,
 )
 
 MAX_HOURS = 48
@@ -28,25 +34,7 @@ PER_USER = 3
 LOCK_NAME = "k8s-ee-preserve"
 LOCK_SECONDS = 30
 FIELD_MANAGER = "k8s-ee-preserve"
-ANN_UNTIL, ANN_BY, ANN_WARNED = "k8s-ee/preserve-until", "k8s-ee/preserved-by", "k8s-ee/preserve-warned"
-PRESERVED_SELECTOR = f"{EPHEMERAL_SELECTOR},{_naming.LABEL_PRESERVE}=true"
-
-
-def rfc3339(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
-    except ValueError:
-        return None
-
-
-def _micro(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+PRESERVED_SELECTOR = f"{_naming.EPHEMERAL_SELECTOR},{_naming.LABEL_PRESERVE}=true"
 
 
 class Lock:
@@ -60,7 +48,7 @@ class Lock:
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns()}"
 
     def _lease(self, resource_version=None):
-        now = _micro(self.clock())
+        now = rfc3339_micro(self.clock())
         meta = {"name": self.name, "namespace": self.namespace}
         if resource_version:
             meta["resourceVersion"] = resource_version
@@ -88,11 +76,7 @@ class Lock:
                 renewed = spec.get("renewTime")
                 expired = (
                     renewed is None
-                    or datetime.datetime.strptime(renewed, "%Y-%m-%dT%H:%M:%S.%fZ")
-                    .replace(tzinfo=datetime.UTC)
-                    .timestamp()
-                    + spec.get("leaseDurationSeconds", LOCK_SECONDS)
-                    < self.clock()
+                    or parse_rfc3339_micro(renewed) + spec.get("leaseDurationSeconds", LOCK_SECONDS) < self.clock()
                 )
                 if not spec.get("holderIdentity") or expired:
                     # an update with the resourceVersion we read: only one of two racers succeeds
@@ -150,7 +134,7 @@ def preserve(
         mine = [
             ns["metadata"]["name"]
             for ns in others
-            if (ns["metadata"].get("annotations") or {}).get(ANN_BY, "").lower() == user.lower()
+            if (ns["metadata"].get("annotations") or {}).get(ANNOTATION_PRESERVED_BY, "").lower() == user.lower()
         ]
         if len(mine) >= per_user:
             raise LifecycleError(
@@ -171,7 +155,11 @@ def preserve(
             body={
                 "metadata": {
                     "labels": {_naming.LABEL_PRESERVE: "true"},
-                    "annotations": {ANN_UNTIL: until, ANN_BY: user, ANN_WARNED: "false"},
+                    "annotations": {
+                        ANNOTATION_PRESERVE_UNTIL: until,
+                        ANNOTATION_PRESERVED_BY: user,
+                        ANNOTATION_PRESERVE_WARNED: "false",
+                    },
                 }
             },
             query={"fieldManager": FIELD_MANAGER},
@@ -194,7 +182,11 @@ def unpreserve(kube, namespace: str) -> None:
         body={
             "metadata": {
                 "labels": {_naming.LABEL_PRESERVE: None},
-                "annotations": {ANN_UNTIL: None, ANN_BY: None, ANN_WARNED: None},
+                "annotations": {
+                    ANNOTATION_PRESERVE_UNTIL: None,
+                    ANNOTATION_PRESERVED_BY: None,
+                    ANNOTATION_PRESERVE_WARNED: None,
+                },
             }
         },
         query={"fieldManager": FIELD_MANAGER},
@@ -206,7 +198,7 @@ def mark_warned(kube, namespace: str) -> None:
     kube.request(
         "PATCH",
         f"/api/v1/namespaces/{namespace}",
-        body={"metadata": {"annotations": {ANN_WARNED: "true"}}},
+        body={"metadata": {"annotations": {ANNOTATION_PRESERVE_WARNED: "true"}}},
         query={"fieldManager": FIELD_MANAGER},
         content_type="application/merge-patch+json",
     )
@@ -220,9 +212,9 @@ def environment_of(ns: dict) -> dict:
         "namespace": meta["name"],
         "repository": annotations.get(_naming.ANNOTATION_REPOSITORY),
         "pr_number": int(number) if number.isdigit() else None,
-        "preserve_until": annotations.get(ANN_UNTIL),
-        "preserved_by": annotations.get(ANN_BY),
-        "warned": annotations.get(ANN_WARNED) == "true",
+        "preserve_until": annotations.get(ANNOTATION_PRESERVE_UNTIL),
+        "preserved_by": annotations.get(ANNOTATION_PRESERVED_BY),
+        "warned": annotations.get(ANNOTATION_PRESERVE_WARNED) == "true",
         "preserved": labels.get(_naming.LABEL_PRESERVE) == "true",
         "terminating": bool(meta.get("deletionTimestamp")),
     }

@@ -94,3 +94,31 @@ def quota_ceiling() -> dict:
     """The largest `spec.hard` pr_up can render: the quota of the largest valid configuration. The admission policy
     of role platform refuses a quota of the CI identity with any value above it."""
     return env_quota(largest_config())
+
+
+def _amount(key: str, value) -> float:
+    if key.endswith(".cpu"):
+        return float(q.millicores(value))
+    if key.endswith(".memory") or key.endswith(".storage"):
+        return float(q.mebibytes(value))
+    return float(q.parse(value))
+
+
+def guard_quota_shrink(kube, namespace: str, quota: dict) -> list[str]:
+    """docs/quota.md: a smaller quota never makes what runs invalid. Where the new hard value is below what the
+    namespace uses now, the live value is kept (in `quota`, before it is applied) and the change reported."""
+    live = kube.get("ResourceQuota", quota["metadata"]["name"], namespace)
+    if not live:
+        return []
+    used = (live.get("status") or {}).get("used") or {}
+    live_hard = (live.get("spec") or {}).get("hard") or {}
+    warnings = []
+    for key, wanted in quota["spec"]["hard"].items():
+        if key in used and key in live_hard and _amount(key, wanted) < _amount(key, used[key]):
+            quota["spec"]["hard"][key] = live_hard[key]
+            warnings.append(
+                f"quota {key}: {wanted} would be below what runs now ({used[key]}); kept {live_hard[key]} "
+                "until the environment uses less (a disabled database keeps its objects and data until "
+                "the environment is destroyed)"
+            )
+    return warnings

@@ -21,6 +21,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import 
     OPERATOR_NAMESPACES,
     REGISTRY,
 )
+from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import ANNOTATION_CONFIG_CHECKSUM
 from ansible_collections.k8s_ee.platform.plugins.module_utils._objects import (
     MANAGED,
     meta,
@@ -28,8 +29,6 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._objects import (
     restricted_container,
     service,
 )
-
-CHECKSUM_ANNOTATION = "k8s-ee/config-checksum"
 
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 
@@ -218,7 +217,10 @@ def _app(namespace: str, config: dict, pr: dict, image: str, url: str, settings:
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                 "selector": {"matchLabels": labels},
                 "template": {
-                    "metadata": {"labels": {**MANAGED, **labels}, "annotations": {CHECKSUM_ANNOTATION: checksum}},
+                    "metadata": {
+                        "labels": {**MANAGED, **labels},
+                        "annotations": {ANNOTATION_CONFIG_CHECKSUM: checksum},
+                    },
                     "spec": {
                         "priorityClassName": settings["priority_class"],
                         "automountServiceAccountToken": False,

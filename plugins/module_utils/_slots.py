@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import LABEL_SLOT
 
-SLOT_LABEL = "k8s-ee/slot"
 SLOT_POLICY = "k8s-ee-ci-environment-slots"
 ATTEMPTS = 8
 
@@ -26,10 +26,10 @@ class SlotError(RuntimeError):
 
 def taken(kube, project: str, namespace: str) -> set[int]:
     """Slots held by the project's other environment namespaces (terminating ones still hold theirs)."""
-    selector = f"{_naming.MANAGED_BY[0]}={_naming.MANAGED_BY[1]},{_naming.LABEL_PROJECT}={project}"
+    selector = f"{_naming.MANAGED_SELECTOR},{_naming.LABEL_PROJECT}={project}"
     slots = set()
     for ns in kube.list("Namespace", label_selector=selector):
-        value = (ns["metadata"].get("labels") or {}).get(SLOT_LABEL, "")
+        value = (ns["metadata"].get("labels") or {}).get(LABEL_SLOT, "")
         if ns["metadata"]["name"] != namespace and value.isdigit():
             slots.add(int(value))
     return slots
@@ -46,35 +46,35 @@ def applier(kube, live_namespace: dict | None, warnings: list[str]):
     """`apply(obj, dry_run)` for the Namespace object: keeps the slot the live namespace has, or takes the lowest free
     one, retrying the next while admission says another environment holds it. A namespace that exists without a slot
     is applied without one when every slot is taken (it was made before slots existed); a warning says so."""
-    live_slot = ((live_namespace or {}).get("metadata", {}).get("labels") or {}).get(SLOT_LABEL)
+    live_slot = ((live_namespace or {}).get("metadata", {}).get("labels") or {}).get(LABEL_SLOT)
 
     def apply(obj, dry_run=False):
         labels = obj["metadata"].setdefault("labels", {})
         if live_slot is not None:
-            labels[SLOT_LABEL] = live_slot
+            labels[LABEL_SLOT] = live_slot
             return kube.apply(obj, dry_run=dry_run)
         project, name = labels[_naming.LABEL_PROJECT], obj["metadata"]["name"]
         refused = set()
         for _attempt in range(ATTEMPTS):
-            labels[SLOT_LABEL] = str(lowest_free(taken(kube, project, name) | refused))
+            labels[LABEL_SLOT] = str(lowest_free(taken(kube, project, name) | refused))
             try:
                 return kube.apply(obj, dry_run=dry_run)
             except KubeError as exc:
-                if exc.status not in (403, 422) or SLOT_LABEL not in str(exc):
+                if exc.status not in (403, 422) or LABEL_SLOT not in str(exc):
                     raise
                 if SLOT_POLICY in str(exc):  # another environment took it a moment ago: try the next
-                    refused.add(int(labels[SLOT_LABEL]))
+                    refused.add(int(labels[LABEL_SLOT]))
                     continue
                 if live_namespace is None:  # the slot is at the project's cap
                     raise SlotError(str(exc)) from None
-                del labels[SLOT_LABEL]
+                del labels[LABEL_SLOT]
                 warnings.append(
-                    f"namespace {name} has no {SLOT_LABEL} (it was made before environment slots) and every slot "
+                    f"namespace {name} has no {LABEL_SLOT} (it was made before environment slots) and every slot "
                     f"of project {project} is taken, so it does not count against the cap: {exc}"
                 )
                 return kube.apply(obj, dry_run=dry_run)
         raise SlotError(
-            f"no free {SLOT_LABEL} for {name} after {ATTEMPTS} attempts; other pull requests of project {project} "
+            f"no free {LABEL_SLOT} for {name} after {ATTEMPTS} attempts; other pull requests of project {project} "
             "keep taking them, try again in a minute"
         )
 

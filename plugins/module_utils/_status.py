@@ -4,9 +4,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import EPHEMERAL_SELECTOR
-from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import environment_of, parse_rfc3339
+from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import (
+    ANNOTATION_CREATED,
+    ANNOTATION_READY,
+    EPHEMERAL_SELECTOR,
+)
+from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import environment_of
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import QUOTA_NAME
+from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import parse_rfc3339
 
 COLUMNS = ("namespace", "repository", "pr", "age", "ready_at", "preserved_until", "cpu", "memory")
 
@@ -30,7 +35,7 @@ def environments(kube, now: float) -> list[dict]:
     for ns in kube.list("Namespace", label_selector=EPHEMERAL_SELECTOR):
         env = environment_of(ns)
         annotations = ns["metadata"].get("annotations") or {}
-        created = parse_rfc3339(annotations.get("k8s-ee/created-at")) or parse_rfc3339(
+        created = parse_rfc3339(annotations.get(ANNOTATION_CREATED)) or parse_rfc3339(
             ns["metadata"].get("creationTimestamp")
         )
         quota = quotas.get(env["namespace"], {})
@@ -42,7 +47,7 @@ def environments(kube, now: float) -> list[dict]:
                 "pr": env["pr_number"],
                 "age": _age(now - created if created else None),
                 "age_seconds": int(now - created) if created else None,
-                "ready_at": annotations.get("k8s-ee/ready-at") or "-",
+                "ready_at": annotations.get(ANNOTATION_READY) or "-",
                 "preserved_until": env["preserve_until"] if env["preserved"] else "-",
                 "cpu": f"{used.get('requests.cpu', '0')}/{hard.get('requests.cpu', '-')}",
                 "memory": f"{used.get('requests.memory', '0')}/{hard.get('requests.memory', '-')}",

@@ -253,13 +253,10 @@ ENV_EXPIRY = Task(
 
 
 def _env_preserve(p, check_mode, diff):
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
     from ansible_collections.k8s_ee.platform.plugins.module_utils._github import GitHubError
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-    from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
-        LifecycleError,
-        find_namespace,
-        project_of,
-    )
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import find_namespace, project_of
     from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import preserve
 
     github = github_from_params(p)
@@ -328,9 +325,9 @@ ENV_PRESERVE = Task(
 
 
 def _environment(p, check_mode, diff):
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
     from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import (
-        LifecycleError,
         UpRequest,
         down,
         find_namespace,

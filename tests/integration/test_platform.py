@@ -11,6 +11,7 @@ import yaml
 from harness import environment_namespace, environment_namespace_object, impersonating, wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import (
+    _apply,
     _config,
     _databases,
     _lifecycle,
@@ -18,6 +19,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import (
     _preserve,
     _render,
     _slots,
+    _timestamps,
 )
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
@@ -358,7 +360,7 @@ def test_ci_identity_names_namespaces_after_its_project_and_pr(ci, kube):
 
 def test_ci_identity_exposes_nothing_beyond_the_cluster(ci, kube):
     own = environment_namespace(kube, 806)
-    kube.apply(_lifecycle.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", own))
+    kube.apply(_apply.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", own))
 
     def service(**spec):
         return {
@@ -428,7 +430,7 @@ def test_environment_pods_and_ingresses_stay_in_their_lane(ci, kube):
 def _ci_environment(ci, kube, number):
     """An environment namespace with the CI identity's RoleBinding in it, once the authorizer knows the binding."""
     own = environment_namespace(kube, number)
-    kube.apply(_lifecycle.access_binding(ci.whoami(), own))
+    kube.apply(_apply.access_binding(ci.whoami(), own))
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -857,7 +859,7 @@ def test_ci_identity_writes_preserve_fields_in_shape_and_at_most_48_hours_ahead(
         )
 
     def ahead(hours):
-        return _preserve.rfc3339(time.time() + hours * 3600)
+        return _timestamps.rfc3339(time.time() + hours * 3600)
 
     preserved = {"k8s-ee/preserve": "true"}
     valid = {"k8s-ee/preserve-until": ahead(47), "k8s-ee/preserved-by": "octo-cat", "k8s-ee/preserve-warned": "false"}

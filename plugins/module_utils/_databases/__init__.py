@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The databases an environment can have: one file each, described by `_base.Database`, registered here.
 
-Rendering (`_render`), the quota (`_quota`), readiness and credentials (`_lifecycle`), the configuration's database
-keys (`_config`) and the API paths of their resources (`_kube.KINDS`) are derived from `REGISTRY`. What must stay
-literal (the JSON Schema, role operators' and role platform's YAML, the docs' tables) is compared with it by
-tests/unit/plugins/module_utils/test_databases.py. docs/adding-a-database.md has the steps.
+Rendering (`_render`), the quota (`_quota`), readiness (`_readiness`), credentials (`_credentials`), the
+configuration's database keys (`_config`) and the API paths of their resources (`_kube.KINDS`) are derived from
+`REGISTRY`. What must stay literal (the JSON Schema, role operators' and role platform's YAML, the docs' tables) is
+compared with it by tests/unit/plugins/module_utils/test_databases.py. docs/adding-a-database.md has the steps.
 
 The modules are imported by name (not discovered) so that Ansible packs them with every module that uses them.
 """

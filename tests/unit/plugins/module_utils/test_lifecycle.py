@@ -5,7 +5,16 @@ import threading
 
 import pytest
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _lifecycle, _naming
+from ansible_collections.k8s_ee.platform.plugins.module_utils import (
+    _apply,
+    _diagnose,
+    _errors,
+    _kube,
+    _lifecycle,
+    _naming,
+    _readiness,
+    _timestamps,
+)
 from ansible_collections.k8s_ee.platform.plugins.module_utils._config import normalise
 
 
@@ -19,17 +28,17 @@ MANAGED = {"app.kubernetes.io/managed-by": "k8s-ee"}
 def test_ownership():
     assert _lifecycle.ownership(None, "acme/shop") == "missing"
     assert _lifecycle.ownership(namespace(MANAGED, {"k8s-ee/repository": "Acme/Shop"}), "acme/shop") == "ours"
-    with pytest.raises(_lifecycle.LifecycleError, match="belongs to evil/shop, not acme/shop"):
+    with pytest.raises(_errors.LifecycleError, match="belongs to evil/shop, not acme/shop"):
         _lifecycle.ownership(namespace(MANAGED, {"k8s-ee/repository": "evil/shop"}), "acme/shop")
-    with pytest.raises(_lifecycle.LifecycleError, match="belongs to no repository annotation"):
+    with pytest.raises(_errors.LifecycleError, match="belongs to no repository annotation"):
         _lifecycle.ownership(namespace(MANAGED), "acme/shop")
-    with pytest.raises(_lifecycle.LifecycleError, match="not managed by k8s-ee"):
+    with pytest.raises(_errors.LifecycleError, match="not managed by k8s-ee"):
         _lifecycle.ownership(namespace({}, {"k8s-ee/repository": "acme/shop"}), "acme/shop")
 
 
 def test_seconds_between():
-    assert _lifecycle.seconds_between("2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z") == 65
-    assert _lifecycle.seconds_between(None, "2026-01-01T00:00:00Z") is None
+    assert _timestamps.seconds_between("2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z") == 65
+    assert _timestamps.seconds_between(None, "2026-01-01T00:00:00Z") is None
 
 
 class Clock:
@@ -73,8 +82,8 @@ def server():
 def test_health_check_waits_for_2xx(server):
     server.statuses.extend([503, 502])
     clock = Clock()
-    fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{server.server_port}/health")
-    assert _lifecycle.check_health(fetch, deadline=60, clock=clock, sleep=clock.sleep) == 200
+    fetch = _readiness.http_health_fetch(f"http://127.0.0.1:{server.server_port}/health")
+    assert _readiness.check_health(fetch, deadline=60, clock=clock, sleep=clock.sleep) == 200
     assert server.paths == ["/health"] * 3
     assert clock.now == 4.0
 
@@ -82,11 +91,9 @@ def test_health_check_waits_for_2xx(server):
 def test_health_check_fails_at_the_deadline(server):
     server.statuses.extend([500] * 100)
     clock = Clock()
-    fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{server.server_port}/health")
-    with pytest.raises(
-        _lifecycle.LifecycleError, match=r"did not return 2xx before the timeout \(last: 500\)"
-    ) as raised:
-        _lifecycle.check_health(fetch, deadline=10, clock=clock, sleep=clock.sleep)
+    fetch = _readiness.http_health_fetch(f"http://127.0.0.1:{server.server_port}/health")
+    with pytest.raises(_errors.LifecycleError, match=r"did not return 2xx before the timeout \(last: 500\)") as raised:
+        _readiness.check_health(fetch, deadline=10, clock=clock, sleep=clock.sleep)
     assert raised.value.step == "health check"
     assert len(server.paths) == 6
 
@@ -98,9 +105,9 @@ def test_health_check_reports_a_refused_connection():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     clock = Clock()
-    fetch = _lifecycle.http_health_fetch(f"http://127.0.0.1:{port}/health", timeout=1)
-    with pytest.raises(_lifecycle.LifecycleError, match="Connection refused"):
-        _lifecycle.check_health(fetch, deadline=3, clock=clock, sleep=clock.sleep)
+    fetch = _readiness.http_health_fetch(f"http://127.0.0.1:{port}/health", timeout=1)
+    with pytest.raises(_errors.LifecycleError, match="Connection refused"):
+        _readiness.check_health(fetch, deadline=3, clock=clock, sleep=clock.sleep)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +121,7 @@ def test_health_check_reports_a_refused_connection():
     ],
 )
 def test_access_binding_only_for_service_accounts(username, expected):
-    binding = _lifecycle.access_binding(username, "shop-pr-1")
+    binding = _apply.access_binding(username, "shop-pr-1")
     if expected is None:
         assert binding is None
         return
@@ -141,7 +148,7 @@ class _Authorizer:
         self.calls.append(("get", kind))
         if self.bound and kind != "RoleBinding" and self.denials:
             self.denials -= 1
-            raise _lifecycle.KubeError(403, "Forbidden", "forbidden")
+            raise _kube.KubeError(403, "Forbidden", "forbidden")
         return None
 
     def apply(self, obj, dry_run=False):
@@ -152,7 +159,7 @@ class _Authorizer:
 
 
 def _objects():
-    binding = _lifecycle.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", "shop-pr-1")
+    binding = _apply.access_binding("system:serviceaccount:arc-runners:k8s-ee-ci-shop", "shop-pr-1")
     quota = {"kind": "ResourceQuota", "metadata": {"name": "environment-quota", "namespace": "shop-pr-1"}}
     return [{"kind": "Namespace", "metadata": {"name": "shop-pr-1"}}, binding, quota]
 
@@ -160,7 +167,7 @@ def _objects():
 def test_apply_retries_while_a_new_binding_reaches_the_authorizer():
     clock = Clock()
     kube = _Authorizer(denials=3)
-    changed, results, _diffs = _lifecycle.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
+    changed, results, _diffs = _apply.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
     assert changed and [r["action"] for r in results] == ["created"] * 3
     assert kube.calls.count(("get", "ResourceQuota")) == 4
 
@@ -168,9 +175,9 @@ def test_apply_retries_while_a_new_binding_reaches_the_authorizer():
 def test_apply_gives_up_when_the_binding_never_takes_effect():
     clock = Clock()
     kube = _Authorizer(denials=10**6)
-    with pytest.raises(_lifecycle.KubeError):
-        _lifecycle.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
-    assert clock.now >= _lifecycle.BINDING_GRACE
+    with pytest.raises(_kube.KubeError):
+        _apply.apply_all(kube, _objects(), False, False, False, clock, clock.sleep)
+    assert clock.now >= _apply.BINDING_GRACE
 
 
 class _Proxy:
@@ -198,7 +205,7 @@ def _app_config(health_path="/health", env_from=()):
 
 def test_service_health_fetch_goes_through_the_service_proxy():
     kube = _Proxy()
-    assert _lifecycle.service_health_fetch(kube, "shop-pr-1", _app_config("/api/health"))() == 200
+    assert _readiness.service_health_fetch(kube, "shop-pr-1", _app_config("/api/health"))() == 200
     assert kube.paths == ["/api/v1/namespaces/shop-pr-1/services/http:app:http/proxy/api/health"]
 
 
@@ -217,16 +224,16 @@ def test_service_health_fetch_goes_through_the_service_proxy():
 def test_service_health_fetch_refuses_a_path_that_leaves_the_proxy(health_path):
     """The config reached here without env_config (or the schema changed): still no GET of another API path."""
     kube = _Proxy()
-    with pytest.raises(_lifecycle.LifecycleError) as raised:
-        _lifecycle.service_health_fetch(kube, "shop-pr-1", _app_config(health_path))()
+    with pytest.raises(_errors.LifecycleError) as raised:
+        _readiness.service_health_fetch(kube, "shop-pr-1", _app_config(health_path))()
     assert raised.value.step == "health check"
     assert str(raised.value).startswith("app.healthPath: ")
     assert kube.paths == []
 
 
 def test_service_health_fetch_refuses_a_namespace_that_is_not_a_name():
-    with pytest.raises(_lifecycle.LifecycleError):
-        _lifecycle.service_health_fetch(_Proxy(), "kube-system/secrets/x", _app_config())
+    with pytest.raises(_errors.LifecycleError):
+        _readiness.service_health_fetch(_Proxy(), "kube-system/secrets/x", _app_config())
 
 
 def test_env_from_may_not_read_the_wildcard_certificate():
@@ -251,7 +258,7 @@ def test_up_refuses_the_wildcard_certificate_before_applying_anything():
         image="registry.example/shop@sha256:" + "1" * 64,
         settings={"tls_secret": "wildcard-tls"},
     )
-    with pytest.raises(_lifecycle.LifecycleError) as raised:
+    with pytest.raises(_errors.LifecycleError) as raised:
         _lifecycle.up(kube, request)
     assert raised.value.step == "preflight"
     assert "app.envFrom[0].secretRef.name" in str(raised.value)
@@ -343,7 +350,7 @@ def _environment_with_secrets(kube):
 def test_diagnose_masks_every_secret_of_the_namespace_and_cleans_logs():
     kube = FakeKube()
     hidden = _environment_with_secrets(kube)
-    details = _lifecycle.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
+    details = _diagnose.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
     text = "\n".join(details)
     _assert_hidden(text, hidden)
     assert "[redacted]" in text
@@ -380,7 +387,7 @@ def test_diagnose_caps_the_total():
                 "message": "y" * 1_000_000,
             }
         )
-    details = _lifecycle.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
+    details = _diagnose.diagnose(kube, NS, "Deployment", "app", collect_logs=True)
     assert all(len(line) <= 300 for line in details)
     assert sum(len(line) for line in details) <= 8000
     assert details[-1].endswith("more line(s) not shown")
@@ -418,7 +425,7 @@ def test_a_failed_up_reports_no_secret():
 
     kube.before[("get", "Deployment", "redis")] = echo
     clock = Clock()
-    with pytest.raises(_lifecycle.LifecycleError) as raised:
+    with pytest.raises(_errors.LifecycleError) as raised:
         _lifecycle.up(kube, _request({"redis": True}), clock=clock, sleep=clock.sleep)
     password = kube.secret("redis", NS)["password"]
     report = str(raised.value) + "\n".join(raised.value.details)
@@ -434,10 +441,10 @@ def test_an_api_error_that_echoes_a_credential_is_masked():
 
     def refuse(kube):
         password = kube.secret("mariadb", NS)["password"]
-        raise _lifecycle.KubeError(422, "Invalid", f"denied: MYSQL_URL mysql://app:{password}@mariadb:3306/app")
+        raise _kube.KubeError(422, "Invalid", f"denied: MYSQL_URL mysql://app:{password}@mariadb:3306/app")
 
     kube.before[("apply", "Deployment", "app")] = refuse
-    with pytest.raises(_lifecycle.KubeError) as raised:
+    with pytest.raises(_kube.KubeError) as raised:
         _lifecycle.up(kube, _request({"mariadb": True}))
     password = kube.secret("mariadb", NS)["password"]
     assert "denied: MYSQL_URL [redacted]" in str(raised.value)
