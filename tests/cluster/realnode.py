@@ -169,10 +169,20 @@ def host_snapshot() -> dict:
         "sysctls": read_sysctls(),
         "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else [],
     }
+    markers = PODMAN_OBJECTS + _podman_storage()
     for key, value in snapshot.items():
         if isinstance(value, list):
-            snapshot[key] = [line for line in value if not any(marker in line for marker in PODMAN_OBJECTS)]
+            snapshot[key] = [line for line in value if not any(marker in line for marker in markers)]
     return snapshot
+
+
+def _podman_storage() -> tuple[str, ...]:
+    """Where this machine's podman keeps its containers, when not in the default places PODMAN_OBJECTS names
+    (storage.conf or CONTAINERS_STORAGE_CONF may move them): its mounts are podman's, not the node's."""
+    if not shutil.which("podman"):
+        return ()
+    result = _run("podman", "info", "--format", "{{.Store.GraphRoot}}\n{{.Store.RunRoot}}", check=False)
+    return tuple(line.rstrip("/") + "/" for line in result.stdout.splitlines() if line.startswith("/"))
 
 
 # --------------------------------------------------------------------------- the node
