@@ -64,9 +64,19 @@ role-docs: venv
 # ---------------------------------------------------------------- local cluster
 
 .PHONY: cluster-build cluster-up cluster-down
+# As root, the images the integration tests build from Debian packages alone (the real node's, molecule's) are built
+# beside the Go builds: debootstrap waits mostly on the package mirror and the disk, the compiler on the CPUs. A
+# failure there is only reported: the tests build what is missing again, and say why it fails.
 cluster-build: venv
-	$(BIN)/python tests/cluster/localcluster.py build
-	$(BIN)/python tests/cluster/components.py build
+	@mkdir -p $(BUILD); pids=""; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  $(BIN)/python tests/cluster/realnode.py prebuild > $(BUILD)/prebuild-node-images.log 2>&1 & pids="$$!"; \
+	  { extensions/molecule/prepare-host.sh && extensions/molecule/build-image.sh; } \
+	    > $(BUILD)/prebuild-molecule-image.log 2>&1 & pids="$$pids $$!"; \
+	fi; \
+	$(BIN)/python tests/cluster/localcluster.py build && $(BIN)/python tests/cluster/components.py build; rc=$$?; \
+	for pid in $$pids; do wait $$pid || echo "prebuilding an image failed (the tests retry): $(BUILD)/prebuild-*.log"; done; \
+	exit $$rc
 
 cluster-up: venv
 	$(BIN)/python tests/cluster/localcluster.py up --dir $(CLUSTER_DIR)
