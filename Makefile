@@ -129,18 +129,20 @@ INTEGRATION_TESTS ?= tests/integration
 unit: venv $(PROMCHECK)
 	$(BIN)/pytest $(UNIT_TESTS)
 
-# The whole suite runs the real node's tests (their own cluster, mostly waiting for containers) beside the others, in
-# a second pytest; their report follows. Either failing fails the target.
-REAL_NODE_TESTS := tests/integration/test_real_node.py
+# The whole suite runs, in a second pytest beside the others, the tests that have their own machinery and mostly wait:
+# the real node's (their own cluster, containers starting) and molecule's (systemd containers under podman); their
+# report follows. Either pytest failing fails the target.
+BESIDE_TESTS := tests/integration/test_real_node.py tests/integration/test_molecule.py \
+	tests/integration/test_molecule_server.py
 
 integration: venv cluster-build $(PROMCHECK)
 ifeq ($(INTEGRATION_TESTS),tests/integration)
-	@mkdir -p $(BUILD); node=0; rest=0; \
-	$(BIN)/pytest --durations=15 $(REAL_NODE_TESTS) > $(BUILD)/real-node-tests.log 2>&1 & pid=$$!; \
-	$(BIN)/pytest --durations=15 tests/integration --ignore=$(REAL_NODE_TESTS) || rest=$$?; \
-	wait $$pid || node=$$?; \
-	echo "==== $(REAL_NODE_TESTS) (ran beside the others; exit $$node)"; cat $(BUILD)/real-node-tests.log; \
-	exit $$(( rest || node ))
+	@mkdir -p $(BUILD); beside=0; rest=0; \
+	$(BIN)/pytest --durations=15 $(BESIDE_TESTS) > $(BUILD)/beside-tests.log 2>&1 & pid=$$!; \
+	$(BIN)/pytest --durations=15 tests/integration $(addprefix --ignore=,$(BESIDE_TESTS)) || rest=$$?; \
+	wait $$pid || beside=$$?; \
+	echo "==== $(BESIDE_TESTS) (ran beside the others; exit $$beside)"; cat $(BUILD)/beside-tests.log; \
+	exit $$(( rest || beside ))
 else
 	$(BIN)/pytest --durations=15 $(INTEGRATION_TESTS)
 endif
