@@ -24,15 +24,6 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCH
 # The keys of `databases`, in the order of the schema (tests/unit/plugins/module_utils/test_databases.py compares them).
 DATABASES = NAMES
 
-try:
-    import jsonschema
-except ImportError as exc:  # pragma: no cover - depends on the controller
-    jsonschema = None
-    JSONSCHEMA_IMPORT_ERROR: Exception | None = exc
-else:
-    JSONSCHEMA_IMPORT_ERROR = None
-
-
 class ConfigError(ValueError):
     """Raised with every problem of a configuration at once."""
 
@@ -167,11 +158,13 @@ def safe_http_path(value) -> bool:
 
 
 def _schema_errors(data) -> list[str]:
-    if jsonschema is None:
+    # imported here, not with the module: only reading k8s-ee.yaml needs it, and it costs a tenth of a second
+    try:
+        import jsonschema
+    except ImportError as exc:  # pragma: no cover - depends on the controller
         raise RuntimeError(
-            "the Python package 'jsonschema' is required to validate k8s-ee.yaml "
-            f"(pip install jsonschema): {JSONSCHEMA_IMPORT_ERROR}"
-        )
+            f"the Python package 'jsonschema' is required to validate k8s-ee.yaml (pip install jsonschema): {exc}"
+        ) from None
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     messages = []

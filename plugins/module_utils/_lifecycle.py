@@ -26,6 +26,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_
 from ansible_collections.k8s_ee.platform.plugins.module_utils._readiness import (
     check_health,
     http_health_fetch,
+    polls,
     service_health_fetch,
     wait_ready,
 )
@@ -436,6 +437,7 @@ def down(
     if not live["metadata"].get("deletionTimestamp"):
         kube.delete("Namespace", namespace)
     nudged = False
+    pauses = polls()
     while kube.get("Namespace", namespace) is not None:
         if clock() >= deadline:
             raise LifecycleError(
@@ -443,7 +445,7 @@ def down(
             )
         if not nudged and not kube.list("Pod", namespace):
             nudged = _nudge(kube, namespace)
-        sleep(1)
+        sleep(next(pauses))
     return {"changed": True, "state": "deleted", "namespace": namespace, "seconds": round(clock() - started, 1)}
 
 
