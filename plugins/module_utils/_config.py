@@ -24,6 +24,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCH
 # The keys of `databases`, in the order of the schema (tests/unit/plugins/module_utils/test_databases.py compares them).
 DATABASES = NAMES
 
+
 class ConfigError(ValueError):
     """Raised with every problem of a configuration at once."""
 

@@ -12,10 +12,16 @@ the environment's secret values, and a result of plain JSON types, as if it had 
 The module runs as a module, as before, whenever the task would not run in this process's environment: another
 connection than `local` (delegated to a remote host), a `become`, a task `environment`, `async`, or a Python
 interpreter other than the controller's (the one that has this collection's requirements).
+
+The libraries a task's function imports are imported when its action plugin's class is loaded. Ansible loads
+that class in its main process before it forks the task's worker (the linear strategy does, for every task,
+skipped or not), so every worker after it finds them imported instead of importing them again.
 """
 
 from __future__ import annotations
 
+import dis
+import importlib
 import json
 import os
 import sys
@@ -36,6 +42,10 @@ class InProcessAction(ActionBase):
     TASK = None
     _supports_check_mode = True  # decided per task below, as AnsibleModule does
     _supports_async = True  # async runs the module
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        preload(cls.TASK.run)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -86,3 +96,18 @@ class InProcessAction(ActionBase):
         hidden |= set(result.pop("secret_values", ()))
         # what a module prints is JSON: the same types come back here, with every hidden value masked
         return json.loads(json.dumps(remove_values(result, hidden)))
+
+
+_MODULE_UTILS = "ansible_collections.k8s_ee.platform.plugins.module_utils."
+
+
+def preload(function) -> list[str]:
+    """Import the collection's libraries that `function` imports when it is called; returns their names."""
+    names = [
+        instruction.argval
+        for instruction in dis.get_instructions(function)
+        if instruction.opname == "IMPORT_NAME" and str(instruction.argval).startswith(_MODULE_UTILS)
+    ]
+    for name in names:
+        importlib.import_module(name)
+    return names

@@ -156,3 +156,30 @@ def test_every_module_has_its_action_plugin_and_task():
     for name in modules:
         text = (root / "action" / f"{name}.py").read_text()
         assert f"TASK = {name.upper()}" in text
+
+
+@pytest.mark.parametrize(
+    "plugin, library",
+    [
+        ("environment", "_lifecycle"),
+        ("env_config", "_environment"),
+        ("pr_comment", "_github"),
+        ("env_cleanup", "_cleanup"),
+    ],
+)
+def test_loading_an_action_plugin_imports_what_its_task_imports(plugin, library):
+    # Ansible loads the class in its main process before forking the task's worker: what is imported then, every
+    # later worker has. In a new interpreter, so that nothing else imported the library first.
+    import subprocess
+
+    prefix = "ansible_collections.k8s_ee.platform.plugins"
+    code = f"import sys, {prefix}.action.{plugin}\nprint('{prefix}.module_utils.{library}' in sys.modules)\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "True"
+
+
+def test_preload_names_the_libraries_a_function_imports():
+    from ansible_collections.k8s_ee.platform.plugins.plugin_utils._inprocess import preload
+
+    assert preload(_tasks.ENV_CONFIG.run) == ["ansible_collections.k8s_ee.platform.plugins.module_utils._environment"]
+    assert preload(lambda: None) == []
