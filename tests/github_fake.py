@@ -59,6 +59,7 @@ class Spec:
             self.routes.append((re.compile(pattern), template, item))
         converted = _openapi_to_jsonschema(self.doc)
         self.root = {"components": converted["components"]}
+        self._validators: dict = {}  # validators of the description's schemas, each made once (it is slow)
 
     def match(self, method: str, path: str):
         for pattern, template, item in self.routes:
@@ -73,6 +74,18 @@ class Spec:
     def _schema(self, schema: dict) -> dict:
         return {**self.root, **_openapi_to_jsonschema(schema)}
 
+    def _validate(self, body, schema: dict) -> None:
+        """jsonschema.validate(body, self._schema(schema)), with the schema converted and checked once."""
+        validator = self._validators.get(id(schema))
+        if validator is None:
+            full = self._schema(schema)
+            cls = jsonschema.validators.validator_for(full)
+            cls.check_schema(full)
+            validator = self._validators[id(schema)] = cls(full)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+        if error is not None:
+            raise error
+
     def check_response(self, operation: dict, status: int, body) -> None:
         response = operation["responses"].get(str(status))
         if response is None:
@@ -81,7 +94,7 @@ class Spec:
             response = self.doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
         content = response.get("content", {}).get("application/json")
         if content and body is not None:
-            jsonschema.validate(body, self._schema(content["schema"]))
+            self._validate(body, content["schema"])
 
     def complete(self, operation: dict, status: int, body):
         """Add the required properties an upstream example leaves out (with empty values of their type), so
@@ -89,9 +102,13 @@ class Spec:
         schema = self._response_schema(operation, status)
         if schema is None:
             return body
+        key = ("complete", id(operation), status)
+        if key not in self._validators:
+            self._validators[key] = jsonschema.Draft4Validator(schema)
+        validator = self._validators[key]
         empty = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "object": {}, "null": None}
         for _attempt in range(200):
-            errors = [e for e in jsonschema.Draft4Validator(schema).iter_errors(body) if e.validator == "required"]
+            errors = [e for e in validator.iter_errors(body) if e.validator == "required"]
             if not errors:
                 return body
             error = errors[0]
@@ -117,7 +134,7 @@ class Spec:
     def check_request(self, operation: dict, body) -> None:
         content = operation.get("requestBody", {}).get("content", {}).get("application/json")
         if content:
-            jsonschema.validate(body, self._schema(content["schema"]))
+            self._validate(body, content["schema"])
 
 
 class FakeGitHub(LoopbackServer):
@@ -221,6 +238,9 @@ class FakeGitHub(LoopbackServer):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # as GitHub's: a connection stays open for the client's next request
+            disable_nagle_algorithm = True  # headers and body leave at once, as from a real server
+
             def log_message(self, *args):
                 pass
 

@@ -8,17 +8,19 @@ Retries (docs/security.md, "Comments"): a request GitHub did not carry out (a ra
 whatever its method; after a 5xx or no answer only idempotent requests are retried, because a POST may
 have been carried out before the answer was lost — `upsert_comment` looks again before it creates.
 The platform's own comments are those its token's identity wrote (`login`): anybody can write the
-hidden marker into a comment of their own."""
+hidden marker into a comment of their own.
+
+Requests go out through one urllib3 pool per client: its connections are kept open between requests (cleanup asks
+about hundreds of pull requests; a new TLS connection each time would be most of its time) and its TLS context is
+made once. Proxies come from the environment (https_proxy, no_proxy, ...), as for any urllib client."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-import urllib.error
 import urllib.parse
-
-from ansible.module_utils.urls import open_url
+import urllib.request
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
 
@@ -63,6 +65,22 @@ class GitHub:
         self.clock = clock
         self.max_attempts = max_attempts
         self.requests = 0
+        self._pools: dict = {}
+
+    def _pool(self, url: str):
+        """The connection pool for `url`: through the environment's proxy for its scheme unless no_proxy
+        exempts its host."""
+        import urllib3
+
+        parts = urllib.parse.urlsplit(url)
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
+            proxy = None
+        if proxy not in self._pools:
+            self._pools[proxy] = (
+                urllib3.ProxyManager(proxy, num_pools=2, maxsize=2) if proxy else urllib3.PoolManager(num_pools=2)
+            )
+        return self._pools[proxy]
 
     # ---- transport
 
@@ -107,20 +125,30 @@ class GitHub:
             headers["Authorization"] = f"Bearer {self.token}"
         if data is not None:
             headers["Content-Type"] = "application/json"
+        import urllib3  # imported when a request is sent, as in _kube
+
         redirects = 0
         for attempt in range(1, self.max_attempts + 1):
             self.requests += 1
             status, response_headers, message = 0, {}, ""
             try:
-                # redirects are followed here, not by urllib, which would send the token to any address
-                with open_url(
-                    url, data=data, method=method, headers=headers, timeout=self.timeout, follow_redirects="none"
-                ) as response:
-                    raw = response.read()
-                    return response.status, (json.loads(raw) if raw else None), response.headers
-            except urllib.error.HTTPError as exc:
-                status, response_headers = exc.code, exc.headers
-                location = (exc.headers or {}).get("Location") if exc.code in (301, 302, 307, 308) else None
+                # redirects are followed here, not by urllib3, which would send the token to any address
+                response = self._pool(url).request(
+                    method,
+                    url,
+                    body=data,
+                    headers=headers,
+                    timeout=urllib3.Timeout(total=self.timeout),
+                    retries=False,
+                    redirect=False,
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                message = f"no response ({getattr(exc, 'reason', None) or exc})"
+            else:
+                status, response_headers, raw = response.status, response.headers, response.data
+                if 200 <= status < 300:
+                    return status, (json.loads(raw) if raw else None), response_headers
+                location = response_headers.get("Location") if status in (301, 302, 307, 308) else None
                 if location and redirects < 3:
                     url = urllib.parse.urljoin(url, location)
                     if not url.startswith(self.api_url + "/"):
@@ -128,11 +156,9 @@ class GitHub:
                     redirects += 1
                     continue
                 try:
-                    message = json.loads(exc.read() or b"{}").get("message", "")
-                except ValueError:
+                    message = json.loads(raw or b"{}").get("message", "")
+                except (ValueError, AttributeError):
                     message = ""
-            except (urllib.error.URLError, TimeoutError, OSError) as exc:
-                message = f"no response ({getattr(exc, 'reason', exc)})"
             wait = self._retry_after(status, response_headers, attempt, idempotent)
             if wait is None or attempt == self.max_attempts:
                 raise GitHubError(status, method, shown, message or "request failed")

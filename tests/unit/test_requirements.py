@@ -43,6 +43,7 @@ THIRD_PARTY = {
     "kubernetes.config.load_kube_config": "kubernetes",
     # urllib3 comes with kubernetes (every release since 24.2.0 requires it); it is not declared on its own
     "urllib3.PoolManager": "kubernetes",
+    "urllib3.ProxyManager": "kubernetes",
     "urllib3.Timeout": "kubernetes",
     "urllib3.exceptions.HTTPError": "kubernetes",
     # both in urllib3 1.x (kubernetes 24.2.0 allows urllib3>=1.24.2) and 2.x

@@ -215,3 +215,27 @@ def test_repository_is_one_name_in_a_url(client, fake, repository):
 def test_permission_quotes_the_user_as_one_path_segment(client, fake):
     assert client.permission("acme/shop", "../../../user") == "none"
     assert fake.requests[-1]["path"] == "/repos/acme/shop/collaborators/..%2F..%2F..%2Fuser/permission"
+
+
+def test_requests_go_through_the_environments_proxy_unless_no_proxy_exempts_the_host(fake, sleeps, monkeypatch):
+    # the local GitHub plays the proxy too: it answers the absolute URL a client sends to a proxy
+    fake.set_pull("acme/shop", 7, state="open")
+    for name in ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", fake.url)
+    client = GitHub(fake.token, "http://github.invalid", timeout=5, sleep=sleeps.append, max_attempts=1)
+    assert client.pull_request("acme/shop", 7)["state"] == "open"
+    assert fake.requests[-1]["path"] == "/repos/acme/shop/pulls/7"
+
+    monkeypatch.setenv("no_proxy", "github.invalid")
+    exempt = GitHub(fake.token, "http://github.invalid", timeout=5, sleep=sleeps.append, max_attempts=1)
+    with pytest.raises(GitHubError, match="no response"):
+        exempt.pull_request("acme/shop", 7)  # straight to github.invalid, which does not resolve
+
+
+def test_one_connection_serves_many_requests(client, fake):
+    fake.set_pull("acme/shop", 8, state="open")
+    for _ in range(5):
+        client.pull_request("acme/shop", 8)
+    pools = [pool for manager in client._pools.values() for pool in manager.pools._container.values()]
+    assert [pool.num_connections for pool in pools] == [1]
