@@ -17,14 +17,12 @@ import argparse
 import json
 import pathlib
 import re
-import subprocess
 import sys
-import tempfile
-import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
+from _playbook import playbook  # noqa: E402
 from localcluster import LocalCluster  # noqa: E402
 
 NOW = 1_900_000_000
@@ -90,36 +88,14 @@ def main() -> int:
                     # e.g. a token without access to that repository
                     github.fail_next(rf"/repos/{re.escape(repository)}/pulls/{number}$", 403, times=1000)
             env = playbook_env(cluster.kubeconfig, github.token)
-            started = time.monotonic()
-            status = subprocess.run(
-                ["ansible-playbook", str(REPO / "playbooks" / "status.yml")],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            status_seconds = time.monotonic() - started
-            if status.returncode != 0:
-                raise SystemExit(f"status failed:\n{status.stdout[-3000:]}\n{status.stderr[-2000:]}")
-            variables = pathlib.Path(tempfile.mkstemp(suffix=".json")[1])
-            variables.write_text(
-                json.dumps({"k8s_ee_github_api_url": github.url, "k8s_ee_now": NOW, "k8s_ee_max_deletions_per_run": 10})
-            )
+            status = playbook("status", None, env).check()
             before = len(github.requests)
-            started = time.monotonic()
-            proc = subprocess.run(
-                ["ansible-playbook", str(REPO / "playbooks" / "cleanup.yml"), "-e", f"@{variables}"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            seconds = time.monotonic() - started
-            data = json.loads(proc.stdout[proc.stdout.index("{") :])
+            variables = {"k8s_ee_github_api_url": github.url, "k8s_ee_now": NOW, "k8s_ee_max_deletions_per_run": 10}
+            run = playbook("cleanup", variables, env)
             summary = {}
-            for task in data["plays"][0]["tasks"]:
-                if task["task"]["name"] == "Print the summary" and "msg" in task["hosts"]["localhost"]:
-                    summary = json.loads(task["hosts"]["localhost"]["msg"])
+            for name, result, _seconds in run.tasks():
+                if name == "Print the summary" and "msg" in result:
+                    summary = json.loads(result["msg"])
             requests = github.requests[before:]
             pull_requests = {r["path"] for r in requests if "/pulls/" in r["path"]}
     finally:
@@ -131,9 +107,9 @@ def main() -> int:
                 "environments": sum(counts.values()),
                 "repositories": args.repositories,
                 "mix": counts,
-                "status_seconds": round(status_seconds, 2),
-                "seconds": round(seconds, 2),
-                "exit_code": proc.returncode,
+                "status_seconds": round(status.seconds, 2),
+                "seconds": round(run.seconds, 2),
+                "exit_code": run.returncode,
                 "github_requests": len(requests),
                 "github_requests_for_pull_requests": len(pull_requests),
                 "distinct_pull_requests_asked_about": len(distinct),
@@ -142,8 +118,8 @@ def main() -> int:
                 "summary": {k: (len(v) if isinstance(v, list) else v) for k, v in summary.items()},
                 "targets": {"status_seconds_max": 5, "seconds_max": 30, "requests_max": "distinct pull requests"},
                 "met": {
-                    "status": status_seconds <= 5,
-                    "cleanup": seconds <= 30 and len(pull_requests) <= len(distinct),
+                    "status": status.seconds <= 5,
+                    "cleanup": run.seconds <= 30 and len(pull_requests) <= len(distinct),
                 },
             },
             indent=2,

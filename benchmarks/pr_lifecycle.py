@@ -24,6 +24,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
+from _playbook import playbook  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
 CONFIG = {"projectId": "bench", "databases": {"postgresql": True, "redis": True}}
@@ -34,26 +35,10 @@ TARGETS = {"up_vs_baseline_max": 2.0, "up_again_vs_baseline_max": 1.5, "down_min
 
 
 def run_playbook(name, variables, env):
-    path = pathlib.Path(tempfile.mkstemp(suffix=".json")[1])
-    path.write_text(json.dumps(variables))
-    started = time.monotonic()
-    proc = subprocess.run(
-        ["ansible-playbook", str(REPO / "playbooks" / f"{name}.yml"), "-e", f"@{path}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
-    data = json.loads(proc.stdout[proc.stdout.index("{") :])
-    api = 0
-    changed = data["stats"]["localhost"]["changed"]
-    for play in data["plays"]:
-        for task in play["tasks"]:
-            api += task["hosts"].get("localhost", {}).get("api_requests", 0) or 0
-    return {"seconds": round(seconds, 2), "kubernetes_api_requests": api, "changed_tasks": changed}
+    run = playbook(name, variables, env).check()
+    api = sum(result.get("api_requests", 0) or 0 for _name, result, _seconds in run.tasks())
+    changed = run.data["stats"]["localhost"]["changed"]
+    return {"seconds": round(run.seconds, 2), "kubernetes_api_requests": api, "changed_tasks": changed}
 
 
 def kubectl(args, kubeconfig, count=True):

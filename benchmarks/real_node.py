@@ -28,6 +28,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
+from _playbook import playbook  # noqa: E402
 from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 from realnode import NODE_TAGS  # noqa: E402
@@ -61,7 +62,6 @@ class Bench:
             "k8s_ee_health_check": False,  # the benchmark's own probe below measures the same path
             "k8s_ee_timeout": 300,
         }
-        (self.work / f"vars-{number}.json").write_text(json.dumps(variables))
         env = {
             **playbook_env(self.cluster.kubeconfig),
             "K8S_EE_REPOSITORY": "bench/sample-app",
@@ -72,18 +72,8 @@ class Bench:
             "K8S_EE_AUTHOR_ASSOCIATION": "MEMBER",
             "K8S_EE_IMAGE": self.cluster.real_node.pinned("localhost/k8s-ee-sample-app:1"),
         }
-        argv = ["ansible-playbook", str(extra[0] if extra else REPO / "playbooks" / f"{name}.yml")]
-        argv += ["-e", f"@{self.work / f'vars-{number}.json'}", *extra[1:]]
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise SystemExit(f"{name} {number} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
-        data = json.loads(proc.stdout[proc.stdout.index("{") :])
-        tasks = []
-        for play in data["plays"]:
-            for task in play["tasks"]:
-                duration = task["task"].get("duration", {})
-                if duration.get("start") and duration.get("end"):
-                    tasks.append((task["task"]["name"], _seconds(duration["end"]) - _seconds(duration["start"])))
+        run = playbook(extra[0] if extra else name, variables, env, tuple(extra[1:])).check()
+        tasks = [(task, seconds) for task, _result, seconds in run.tasks()]
         return {"slowest_tasks": [[n, round(s, 2)] for n, s in sorted(tasks, key=lambda t: -t[1])[:3]]}
 
     def answers(self, number: int, deadline: float) -> float:
@@ -126,12 +116,6 @@ class Bench:
             "seconds": round(time.monotonic() - started, 2),
             "last_seen_seconds": dict(sorted(last_seen.items(), key=lambda item: -item[1])),
         }
-
-
-def _seconds(stamp: str) -> float:
-    import datetime
-
-    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def main() -> int:
