@@ -83,6 +83,12 @@ class FakeKube:
                 out.append(copy.deepcopy(obj))
         return out
 
+    def delete_all(self, kind, namespace):
+        self.requests += 1
+        self.writes.append(("delete_all", kind, namespace))
+        for key in [k for k in self.objects if k[0] == kind and k[1] == namespace]:
+            del self.objects[key]
+
     def create(self, obj, dry_run=False, field_manager=None):
         self.requests += 1
         self._hook("create", obj)

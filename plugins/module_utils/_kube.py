@@ -210,6 +210,10 @@ class Kube:
             raise
         return True
 
+    def delete_all(self, kind: str, namespace: str) -> None:
+        """Delete every object of `kind` in `namespace` (one request; each keeps its own grace period)."""
+        self.request("DELETE", _path(kind, namespace), body={"propagationPolicy": "Background"})
+
     def create(self, obj: dict, dry_run: bool = False, field_manager: str | None = None) -> dict:
         """POST: fails with 409 AlreadyExists when the object exists (what create-once needs)."""
         meta = obj["metadata"]

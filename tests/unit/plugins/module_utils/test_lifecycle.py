@@ -607,3 +607,25 @@ def test_down_has_the_namespace_controller_look_again_once_the_pods_are_gone():
     ((polled, patch),) = kube.patches  # once, and only when no pod was left
     assert polled >= 4
     assert list(patch["metadata"]["annotations"]) == ["k8s-ee/pods-gone-at"]
+
+
+def test_down_deletes_the_pods_right_after_the_namespace():
+    kube = TerminatingNamespace(pods_for=1)
+    kube.put({"kind": "Pod", "metadata": {"name": "app-1", "namespace": NS}})
+    kube.put({"kind": "Pod", "metadata": {"name": "other", "namespace": "elsewhere"}})
+    ticks = iter(range(10**6))
+    _lifecycle.down(kube, NS, "acme/shop", timeout=60, clock=lambda: next(ticks), sleep=lambda s: None)
+    assert kube.writes[0] == ("delete_all", "Pod", NS)
+    assert [key for key in kube.objects if key[0] == "Pod"] == [kube.key("Pod", "other", "elsewhere")]
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_down_leaves_the_pods_to_the_namespace_controller_when_it_may_not_delete_them(status):
+    class Refusing(TerminatingNamespace):
+        def delete_all(self, kind, namespace):
+            raise _kube.KubeError(status, "Forbidden", "no")
+
+    kube = Refusing(pods_for=1)
+    ticks = iter(range(10**6))
+    result = _lifecycle.down(kube, NS, "acme/shop", timeout=60, clock=lambda: next(ticks), sleep=lambda s: None)
+    assert result["state"] == "deleted"
