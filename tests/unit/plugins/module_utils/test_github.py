@@ -235,7 +235,7 @@ def test_requests_go_through_the_environments_proxy_unless_no_proxy_exempts_the_
 
 def test_one_connection_serves_many_requests(client, fake):
     fake.set_pull("acme/shop", 8, state="open")
-    for _ in range(5):
+    for _request in range(5):
         client.pull_request("acme/shop", 8)
     pools = [pool for manager in client._pools.values() for pool in manager.pools._container.values()]
     assert [pool.num_connections for pool in pools] == [1]
