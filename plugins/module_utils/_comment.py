@@ -95,7 +95,8 @@ def render(state: str, namespace: str | None, **info) -> str:
     if info.get("updated_at"):
         rows.append(("Updated", code(info["updated_at"], table=True)))
     if state == "deployed" and info.get("time_to_ready") is not None:
-        rows.append(("Time to ready", f"{info['time_to_ready']:.0f} s"))
+        seconds = info["time_to_ready"]  # whole seconds between two timestamps
+        rows.append(("Time to ready", f"{seconds:.0f} s" if seconds >= 1 else "under 1 s"))
     if state == "deployed" and info.get("quota"):
         rows.append(("Quota", _quota_summary(info["quota"])))
     if state == "preserved" and info.get("preserve_until"):

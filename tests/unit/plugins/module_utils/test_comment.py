@@ -30,6 +30,12 @@ def test_deployed():
     assert "https://grafana.example.com/d/k8s-ee-environment/k8s-ee-environment?var-namespace=shop-pr-1" in body
 
 
+def test_a_time_to_ready_within_the_second_is_shown_too():
+    body = _comment.render("deployed", "shop-pr-1", url="https://shop-pr-1.example.com", time_to_ready=0)
+    assert "| Time to ready | under 1 s |" in body
+    assert "Time to ready" not in _comment.render("deployed", "shop-pr-1", url="https://shop-pr-1.example.com")
+
+
 def test_failed_with_details_fenced_safely():
     body = _comment.render(
         "failed",
