@@ -30,6 +30,19 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (libyaml's when there), but a plain `=` is the string "=" (as in YAML 1.2 and for the API
+    server), not YAML 1.1's value tag, which PyYAML cannot construct (prometheus-operator's AlertmanagerConfig CRD has
+    `enum: [..., =]`)."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def load_all(text: str) -> list[dict]:
+    return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc]
+
+
 def role_defaults(role: str) -> dict:
     return yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text())
 
@@ -111,20 +124,55 @@ def render(
         proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"helm template {name} ({chart_folder(spec)}) failed: {proc.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+    return load_all(proc.stdout)
 
 
-def chart_crds(folder: str) -> list[dict]:
-    """The CRDs in the crds/ folders of a chart and its subcharts (`helm show crds`), which `helm install` creates
-    before it renders the templates."""
-    proc = subprocess.run(
-        [str(helm_binary()), "show", "crds", str(upstream_chart(folder))],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc and doc.get("kind") == "CustomResourceDefinition"]
+def values_of(helmchart: dict, config: dict | None = None) -> dict:
+    """The values helm-controller passes: the HelmChart's valuesContent, the HelmChartConfig's merged over it."""
+    merged: dict = {}
+    for source in (helmchart, config or {}):
+        _merge(merged, yaml.safe_load((source.get("spec") or {}).get("valuesContent") or "{}") or {})
+    return merged
+
+
+def _merge(into: dict, values: dict) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def chart_crds(folder: str, values: dict | None = None) -> list[dict]:
+    """The CRDs `helm install` creates before it renders the templates: the files in the crds/ folder of the chart
+    and of each dependency these values (over the chart's defaults) leave enabled (its `condition`)."""
+    return _crds(upstream_chart(folder), values or {})
+
+
+def _crds(directory: pathlib.Path, values: dict) -> list[dict]:
+    out = []
+    for file in sorted((directory / "crds").rglob("*")):
+        if file.is_file() and file.suffix in (".yaml", ".yml", ".json"):
+            out += [doc for doc in load_all(file.read_text()) if doc.get("kind") == "CustomResourceDefinition"]
+    meta = yaml.safe_load((directory / "Chart.yaml").read_text())
+    values_file = directory / "values.yaml"
+    defaults = (yaml.safe_load(values_file.read_text()) if values_file.exists() else None) or {}
+    subcharts = {yaml.safe_load(c.read_text())["name"]: c.parent for c in (directory / "charts").glob("*/Chart.yaml")}
+    for dependency in meta.get("dependencies") or []:
+        alias = dependency.get("alias") or dependency["name"]
+        if _enabled(dependency.get("condition") or "", values, defaults):
+            out += _crds(subcharts[dependency["name"]], values.get(alias) or {})
+    return out
+
+
+def _enabled(condition: str, values: dict, defaults: dict) -> bool:
+    """helm's dependency condition: the first of its comma-separated paths that holds a boolean decides; none, on."""
+    for path in filter(None, (p.strip() for p in condition.split(","))):
+        for source in (values, defaults):
+            value = _lookup(source, tuple(path.split(".")))
+            if isinstance(value, bool):
+                return value
+    return True
 
 
 def crd_api_versions(crd: dict) -> set[str]:
@@ -189,13 +237,27 @@ def dry_run_apply(kube, path: str, obj: dict, field_manager: str) -> tuple[int, 
 @dataclass(frozen=True)
 class Owner:
     """One chart of a chart tree: where its values sit in the parent's values (its alias), its values.yaml, its
-    values.schema.json and the text of its templates."""
+    values.schema.json, the text of its templates and where they name a value (`references`)."""
 
     prefix: tuple[str, ...]
     name: str
     values: dict
     schema: dict | None
     templates: str
+    references: tuple
+
+
+# .Values.a.b (also $.Values…) or index .Values "a" "b" (keys that are no identifiers, such as "grafana.ini")
+_REFERENCE = re.compile(r'\$?\.Values((?:\.\w+)+)|\(?index\s+\$?\.Values((?:\s+"[^"]+")+)\s*\)?')
+
+
+def _references(text: str) -> tuple:
+    """(key path, start, end) of every reference to a value in the text."""
+    out = []
+    for match in _REFERENCE.finditer(text):
+        path = match[1][1:].split(".") if match[1] else re.findall(r'"([^"]+)"', match[2])
+        out.append((tuple(path), match.start(), match.end()))
+    return tuple(out)
 
 
 def owners(folder: pathlib.Path, prefix: tuple[str, ...] = ()) -> list[Owner]:
@@ -215,6 +277,7 @@ def owners(folder: pathlib.Path, prefix: tuple[str, ...] = ()) -> list[Owner]:
             (yaml.safe_load(values_file.read_text()) if values_file.exists() else None) or {},
             json.loads(schema_file.read_text()) if schema_file.exists() else None,
             templates,
+            _references(templates),
         )
     ]
     subcharts = {}
@@ -260,26 +323,33 @@ def _schema_at(schema, path):
     return node
 
 
-def _template_use(templates: str, path) -> str | None:
-    """How the templates use .Values.<path> (written .Values.a.b or index .Values "a" "b"): "whole" (passed on
-    entirely: toYaml of it, a with block whose next action is toYaml of it, a range over its keys), "read" (the value
-    itself, e.g. a with block or a condition), "map" (only keys below it, .Values.<path>.<key>), or None."""
-    keys = [re.escape(key) for key in path]
-    value = r"(?:\$?\.Values\." + r"\.".join(keys) + r'|\(?index\s+\$?\.Values\s+"' + r'"\s+"'.join(keys) + r'"\)?)'
-    passed_on = (
-        r"toYaml\s+\(?\s*" + value + r"(?![\w.-])",  # toYaml .Values.x
-        value + r"\s*\|\s*toYaml",  # .Values.x | toYaml
-        # {{ with .Values.x }} whose next action is {{ toYaml . }} or {{ tpl (. | toYaml) $ }}
-        r"with\s+" + value + r"\s*-?\}\}[^{]*\{\{-?\s*(?:toYaml\s+\.|tpl\s+\(\s*\.\s*\|\s*toYaml)",
-        r"range\s+\$\w+\s*,\s*\$\w+\s*:=\s*" + value + r"(?![\w.-])",  # every key and value of .Values.x
-    )
-    if any(re.search(pattern, templates) for pattern in passed_on):
-        return "whole"
-    if re.search(value + r"(?![\w.-])", templates):
-        return "read"
-    if re.search(r"\.Values\." + r"\.".join(keys) + r"\.\w", templates):
-        return "map"
-    return None
+# What around a reference passes the value on whole: toYaml of it, a range over its keys, or a with block on it whose
+# next action is toYaml of the dot (or tpl of that).
+_WHOLE_BEFORE = re.compile(r"(?:toYaml\s+\(?|range\s+\$\w+\s*,\s*\$\w+\s*:=\s*\(?)\s*$")
+_WHOLE_AFTER = re.compile(r"\s*\|\s*toYaml")
+_WITH_BEFORE = re.compile(r"with\s+$")
+_WITH_AFTER = re.compile(r"\s*-?\}\}[^{]*\{\{-?\s*(?:toYaml\s+\.|tpl\s+\(\s*\.\s*\|\s*toYaml)")
+
+
+def _template_use(owner: Owner, path) -> str | None:
+    """How the templates use .Values.<path>: "whole" (passed on entirely, see _WHOLE_BEFORE), "map" (keys below it
+    are read, .Values.<path>.<key>), "read" (only the value itself: a condition, a with block), or None."""
+    exact = deeper = False
+    for reference, start, end in owner.references:
+        if reference[: len(path)] != path:
+            continue
+        if len(reference) > len(path):
+            deeper = True
+            continue
+        exact = True
+        before, after = owner.templates[max(0, start - 60) : start], owner.templates[end : end + 300]
+        if (
+            _WHOLE_BEFORE.search(before)
+            or _WHOLE_AFTER.match(after)
+            or (_WITH_BEFORE.search(before) and _WITH_AFTER.match(after))
+        ):
+            return "whole"
+    return "map" if deeper else "read" if exact else None
 
 
 def classify(path: tuple[str, ...], tree: list[Owner]) -> str | None:
@@ -309,7 +379,7 @@ def classify(path: tuple[str, ...], tree: list[Owner]) -> str | None:
                 found = "map"
             elif found is None:
                 return "leaf"
-        use = _template_use(owner.templates, relative)
+        use = _template_use(owner, relative)
         if use == "whole":
             return "leaf"
         if use == "read" and found is None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from charts import (
     MissingLimit,
+    _crds,
     _set_arguments,
     api_versions,
     chart_folder,
@@ -65,7 +66,7 @@ def test_api_versions_are_group_versions_and_kinds():
 
 
 @pytest.fixture
-def tree(tmp_path):
+def chart_dir(tmp_path):
     """A chart with a schema and a subchart under an alias, as helm lays them out."""
 
     def chart(folder, name, values, templates, dependencies=None, schema=None):
@@ -83,13 +84,33 @@ def tree(tmp_path):
     chart(
         root,
         "app",
-        {"replicas": 1, "resources": {}, "config": {"data": {"a": 1}}, "sub": {"enabled": True}},
-        "replicas: {{ .Values.replicas }}\nns: {{ .Values.operator.watchNamespace }}",
-        dependencies=[{"name": "subchart", "alias": "sub", "version": "1.0.0"}],
+        {"replicas": 1, "resources": {}, "config": {"data": {"a": 1}}, "sub": {"enabled": True}, "app.ini": {"a": {}}},
+        """replicas: {{ .Values.replicas }}
+ns: {{ .Values.operator.watchNamespace }}
+{{- with .Values.operator }}{{ with .nodeSelector }}{{ toYaml . }}{{ end }}{{ end }}
+{{- with .Values.podLabels }}
+labels:
+  {{- toYaml . | nindent 4 }}
+{{- end }}
+{{- range $section, $keys := index .Values "app.ini" }}[{{ $section }}]{{ end }}""",
+        dependencies=[{"name": "subchart", "alias": "sub", "version": "1.0.0", "condition": "sub.enabled"}],
         schema={"properties": {"extra": {"type": "object"}, "typed": {"properties": {"known": {"type": "string"}}}}},
     )
     chart(root / "charts" / "subchart", "subchart", {"image": {"tag": ""}}, "{{ .Values.image.tag }}")
-    return owners(root)
+    (root / "charts" / "subchart" / "crds").mkdir()
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "a.b"}}
+    (root / "charts" / "subchart" / "crds" / "a.yaml").write_text(yaml.safe_dump(crd) + "---\n# enum: [=]\nx: =\n")
+    return root
+
+
+@pytest.fixture
+def tree(chart_dir):
+    return owners(chart_dir)
+
+
+def test_the_crds_of_enabled_dependencies_are_created_first(chart_dir):
+    assert [c["metadata"]["name"] for c in _crds(chart_dir, {})] == ["a.b"]
+    assert _crds(chart_dir, {"sub": {"enabled": False}}) == []
 
 
 def test_documented_and_read_keys_pass_and_others_are_named(tree):
@@ -98,6 +119,8 @@ def test_documented_and_read_keys_pass_and_others_are_named(tree):
         "resources": {"limits": {"memory": "1Gi"}},  # free-form: an empty default mapping
         "config": {"data": {"a": 2}, "dataa": {}},
         "operator": {"watchNamespace": "*", "priorityClassName": "x"},  # read by the templates, and not
+        "podLabels": {"team": "a"},  # passed on whole: with + toYaml .
+        "app.ini": {"a": {"b": 1}, "users": {"allow": False}},  # passed on whole: a range over its keys
         "extra": {"anything": {"at": "all"}},  # a schema object without properties
         "typed": {"known": "k", "unknown": "u"},
         "sub": {"enabled": True, "image": {"tag": "v1", "tags": "v2"}},
