@@ -132,14 +132,15 @@ def helm_chart(kube, name, namespace="kube-system"):
 
 def install_helm_chart(kube, kubectl: list[str], name: str, namespace: str = "kube-system") -> list[dict]:
     """What k3s' helm-controller does for one of the roles' HelmCharts, without its download: `helm template` of
-    the pinned chart (tests/upstream.py, the same version) with the HelmChart's valuesContent, release name and
-    targetNamespace, applied server-side. `kubectl` is the command with its --kubeconfig."""
+    the pinned chart (tests/upstream.py, the same version) with the HelmChart's valuesContent, under the HelmChart's
+    name as release and in its targetNamespace (tests/charts.py `render`), applied server-side (`helm test` hooks
+    left out, as an install leaves them). `kubectl` is the command with its --kubeconfig."""
     import yaml
-    from observability import render_chart
+    from charts import is_test_hook, release, render
 
-    spec = helm_chart(kube, name, namespace)["spec"]
-    target = spec["targetNamespace"]
-    objects = render_chart(spec["chart"], spec["version"], yaml.safe_load(spec.get("valuesContent") or "{}"), target)
+    chart = helm_chart(kube, name, namespace)
+    _release, target = release(chart)
+    objects = [obj for obj in render(chart) if not is_test_hook(obj)]
     if not kube.get("Namespace", target):
         kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
     manifest = yaml.safe_dump_all(objects)

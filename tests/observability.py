@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the observability role's tests check: the memory budget of the charts' values, the metrics the stack
-exports (from the exporters' own sources), and PromQL through Prometheus' parser (tests/tools/promcheck)."""
+"""What the observability role's tests check: the metrics the stack exports (from the exporters' own sources), PromQL
+through Prometheus' parser (tests/tools/promcheck), and helm to render the pinned charts (tests/charts.py renders
+them as k3s installs them; the memory budget is summed there)."""
 
 import base64
 import hashlib
@@ -10,12 +11,8 @@ import os
 import pathlib
 import re
 import subprocess
-from dataclasses import dataclass
 
 import upstream
-import yaml
-
-from ansible_collections.k8s_ee.platform.plugins.module_utils import _quantity
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = pathlib.Path(os.environ.get("K8S_EE_CACHE", pathlib.Path.home() / ".cache" / "k8s-ee"))
@@ -36,194 +33,6 @@ HELM_LDFLAGS = " ".join(
     )
 )
 BUDGET_BYTES = 6 * 10**9  # docs/observability.md: observability < 6 GB (decimal GB, the stricter reading of 6 GiB)
-
-# ---------------------------------------------------------------- memory budget
-
-
-class MissingLimit(AssertionError):
-    """A component that runs has no memory limit in the chart values."""
-
-
-@dataclass(frozen=True)
-class Component:
-    """One container (or a set of identical ones) a chart runs, and where its resources are in the chart's values.
-
-    `enabled` lists (path, chart default) pairs that must all be true for the container to exist; `count` is a
-    number or (path, chart default) for the replica count; `per_node` multiplies by the nodes (DaemonSets).
-    """
-
-    name: str
-    resources: str
-    enabled: tuple = ()
-    count: object = 1
-    per_node: bool = False
-
-
-# Keys and defaults as the charts define them (kube-prometheus-stack 88.x with its subcharts, loki 6.x, alloy 1.x).
-COMPONENTS = {
-    "kube-prometheus-stack": (
-        Component(
-            "prometheus",
-            "prometheus.prometheusSpec.resources",
-            (("prometheus.enabled", True),),
-            ("prometheus.prometheusSpec.replicas", 1),
-        ),
-        Component(
-            "prometheus config-reloader (sidecar)",
-            "prometheusOperator.prometheusConfigReloader.resources",
-            (("prometheus.enabled", True),),
-            ("prometheus.prometheusSpec.replicas", 1),
-        ),
-        Component(
-            "prometheus init-config-reloader (init)",
-            "prometheusOperator.prometheusConfigReloader.resources",
-            (("prometheus.enabled", True),),
-            ("prometheus.prometheusSpec.replicas", 1),
-        ),
-        Component(
-            "alertmanager",
-            "alertmanager.alertmanagerSpec.resources",
-            (("alertmanager.enabled", True),),
-            ("alertmanager.alertmanagerSpec.replicas", 1),
-        ),
-        Component(
-            "alertmanager config-reloader (sidecar)",
-            "prometheusOperator.prometheusConfigReloader.resources",
-            (("alertmanager.enabled", True),),
-            ("alertmanager.alertmanagerSpec.replicas", 1),
-        ),
-        Component(
-            "alertmanager init-config-reloader (init)",
-            "prometheusOperator.prometheusConfigReloader.resources",
-            (("alertmanager.enabled", True),),
-            ("alertmanager.alertmanagerSpec.replicas", 1),
-        ),
-        Component("prometheus-operator", "prometheusOperator.resources", (("prometheusOperator.enabled", True),)),
-        Component(
-            "operator admission webhook",
-            "prometheusOperator.admissionWebhooks.deployment.resources",
-            (
-                ("prometheusOperator.admissionWebhooks.enabled", True),
-                ("prometheusOperator.admissionWebhooks.deployment.enabled", False),
-            ),
-        ),
-        Component(
-            "operator admission webhook patch job",
-            "prometheusOperator.admissionWebhooks.patch.resources",
-            (
-                ("prometheusOperator.admissionWebhooks.enabled", True),
-                ("prometheusOperator.admissionWebhooks.patch.enabled", True),
-            ),
-        ),
-        Component("thanos-ruler", "thanosRuler.thanosRulerSpec.resources", (("thanosRuler.enabled", False),)),
-        Component("kube-state-metrics", "kube-state-metrics.resources", (("kubeStateMetrics.enabled", True),)),
-        Component(
-            "node-exporter (DaemonSet)",
-            "prometheus-node-exporter.resources",
-            (("nodeExporter.enabled", True),),
-            per_node=True,
-        ),
-        Component("grafana", "grafana.resources", (("grafana.enabled", True),)),
-        Component(
-            "grafana dashboards sidecar",
-            "grafana.sidecar.resources",
-            (("grafana.enabled", True), ("grafana.sidecar.dashboards.enabled", True)),
-        ),
-        Component(
-            "grafana datasources sidecar",
-            "grafana.sidecar.resources",
-            (("grafana.enabled", True), ("grafana.sidecar.datasources.enabled", True)),
-        ),
-        Component(
-            "grafana alerts sidecar",
-            "grafana.sidecar.resources",
-            (("grafana.enabled", True), ("grafana.sidecar.alerts.enabled", False)),
-        ),
-        Component(
-            "grafana init-chown-data (init)",
-            "grafana.initChownData.resources",
-            (
-                ("grafana.enabled", True),
-                ("grafana.persistence.enabled", False),
-                ("grafana.initChownData.enabled", True),
-            ),
-        ),
-    ),
-    "loki": (
-        Component("loki single binary", "singleBinary.resources", (), ("singleBinary.replicas", 0)),
-        Component("loki read", "read.resources", (), ("read.replicas", 3)),
-        Component("loki write", "write.resources", (), ("write.replicas", 3)),
-        Component("loki backend", "backend.resources", (), ("backend.replicas", 3)),
-        Component("loki gateway", "gateway.resources", (("gateway.enabled", True),)),
-        Component("loki chunks cache", "chunksCache.resources", (("chunksCache.enabled", True),)),
-        Component("loki results cache", "resultsCache.resources", (("resultsCache.enabled", True),)),
-        Component("loki canary (DaemonSet)", "lokiCanary.resources", (("lokiCanary.enabled", True),), per_node=True),
-        Component("loki rules sidecar", "sidecar.resources", (("sidecar.rules.enabled", True),)),
-        Component("minio", "minio.resources", (("minio.enabled", False),)),
-    ),
-    "alloy": (
-        Component("alloy (DaemonSet)", "alloy.resources", per_node=True),
-        Component(
-            "alloy config-reloader (DaemonSet sidecar)",
-            "configReloader.resources",
-            (("configReloader.enabled", True),),
-            per_node=True,
-        ),
-    ),
-}
-
-
-def lookup(values: dict, path: str, default=None):
-    node = values
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return default
-        node = node[key]
-    return node
-
-
-def memory_breakdown(values_by_chart: dict, nodes: int = 1) -> list[dict]:
-    """One row per running container kind: chart, component, count, limit (bytes) and count * limit.
-
-    Raises MissingLimit naming every component that runs without a memory limit.
-    """
-    rows, missing = [], []
-    for chart, components in COMPONENTS.items():
-        values = values_by_chart[chart]
-        for component in components:
-            if not all(lookup(values, path, default) for path, default in component.enabled):
-                continue
-            count = component.count if isinstance(component.count, int) else int(lookup(values, *component.count))
-            count *= nodes if component.per_node else 1
-            if count == 0:
-                continue
-            limit = lookup(values, component.resources + ".limits.memory")
-            if limit is None:
-                missing.append(f"{chart}: {component.name} ({component.resources}.limits.memory)")
-                continue
-            limit_bytes = int(_quantity.parse(str(limit)))
-            rows.append(
-                {
-                    "chart": chart,
-                    "component": component.name,
-                    "count": count,
-                    "limit": str(limit),
-                    "bytes": limit_bytes * count,
-                }
-            )
-    if missing:
-        raise MissingLimit("no memory limit for: " + "; ".join(missing))
-    return rows
-
-
-def format_breakdown(rows: list[dict]) -> str:
-    lines = [f"{'chart':<22} {'component':<44} {'n':>2} {'limit':>7} {'MiB':>7}"]
-    for row in rows:
-        mib = row["bytes"] / 2**20
-        lines.append(f"{row['chart']:<22} {row['component']:<44} {row['count']:>2} {row['limit']:>7} {mib:>7.0f}")
-    total = sum(row["bytes"] for row in rows)
-    lines.append(f"{'total':<22} {'':<44} {'':>2} {'':>7} {total / 2**20:>7.0f}  ({total / 1e9:.2f} GB of 6 GB)")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- metric catalogue
@@ -388,16 +197,6 @@ def helm_binary() -> pathlib.Path:
             timeout=1800,
         )
     return binary
-
-
-def render_chart(chart: str, version: str, values: dict, namespace: str, api_versions=()) -> list[dict]:
-    """`helm template` of upstream_chart(<chart>-<version>) with these values: the objects the chart would create."""
-    argv = [str(helm_binary()), "template", chart, str(upstream_chart(f"{chart}-{version}")), "-n", namespace]
-    argv += [arg for api in api_versions for arg in ("--api-versions", api)]
-    proc = subprocess.run(
-        [*argv, "-f", "-"], input=yaml.safe_dump(values), capture_output=True, text=True, check=True, timeout=300
-    )
-    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
 
 
 def monitors_reading_files(objects: list[dict]) -> list[str]:

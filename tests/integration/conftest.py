@@ -98,11 +98,11 @@ class Playbooks:
         argv, env = self._command(name, False, False, True, extra)
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def run_together(self, name, runs, kubeconfig=None):
+    def run_together(self, name, runs, kubeconfig=None, check=False):
         """Start one playbook per mapping of extra variables in `runs` at once; wait for all of them."""
         started = []
         for index, extra in enumerate(runs):
-            argv, env = self._command(name, False, False, True, extra, kubeconfig)
+            argv, env = self._command(name, check, False, True, extra, kubeconfig)
             out = (self.tmp / f"together-{time.monotonic_ns()}-{index}.out").open("w+")
             err = (self.tmp / f"together-{time.monotonic_ns()}-{index}.err").open("w+")
             started.append((subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True), out, err))

@@ -9,13 +9,12 @@ admission and the role's ValidatingAdmissionPolicy of the runners' namespace."""
 import base64
 import copy
 import pathlib
-import subprocess
 import time
 
 import pytest
 import yaml
+from charts import render
 from harness import helm_chart, wait_until_gone
-from observability import helm_binary, upstream_chart
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._access import load_allowlist, repository_allowed
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
@@ -113,17 +112,10 @@ TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 POLICY = "k8s-ee-arc-runner-pods"
 
 
-def render_runner_set(values_text, tmp_path):
-    """The AutoscalingRunnerSet the chart renders from a HelmChart's valuesContent (k3s installs the release under the
-    HelmChart's name into targetNamespace)."""
-    values = tmp_path / "values.yaml"
-    values.write_text(values_text)
-    chart = upstream_chart("gha-runner-scale-set-0.14.2")
-    argv = [str(helm_binary()), "template", "arc-runners-shop", str(chart), "--namespace", "arc-runners"]
-    out = subprocess.run(
-        [*argv, "--kube-version", "v1.34.3", "--values", str(values)], capture_output=True, text=True, check=True
-    )
-    return next(d for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "AutoscalingRunnerSet")
+def render_runner_set(chart):
+    """The AutoscalingRunnerSet the pinned chart renders from a stored HelmChart, as k3s installs it (the release
+    under the HelmChart's name in its targetNamespace; tests/charts.py)."""
+    return next(d for d in render(chart) if d["kind"] == "AutoscalingRunnerSet")
 
 
 def runner_pod(runner_set, namespace="arc-runners", name="shop-runner-x7k2p"):
@@ -178,10 +170,9 @@ def volume(pod, name):
 
 
 @pytest.fixture(scope="module")
-def rendered(runs, kube, tmp_path_factory):
-    """The runner pod of scale set shop, from the values the role stored in the cluster."""
-    values_text = helm_chart(kube, "arc-runners-shop")["spec"]["valuesContent"]
-    return runner_pod(render_runner_set(values_text, tmp_path_factory.mktemp("helm")))
+def rendered(runs, kube):
+    """The runner pod of scale set shop, from the HelmChart the role stored in the cluster."""
+    return runner_pod(render_runner_set(helm_chart(kube, "arc-runners-shop")))
 
 
 def without_token_mask(pod):
@@ -409,7 +400,7 @@ def test_operator_settings_reach_the_runners(runs, playbooks, kube, tmp_path):
         path.write_text(kube.get("ConfigMap", "k8s-ee-allowlist", "arc-runners")["data"]["allowlist.yaml"])
         allowlist = load_allowlist(str(path))
         assert allowlist == {"mode": "denylist", "organizations": [], "repositories": ["evil/repo"]}
-        pod = runner_pod(render_runner_set(helm_chart(kube, "arc-runners-shop")["spec"]["valuesContent"], tmp_path))
+        pod = runner_pod(render_runner_set(helm_chart(kube, "arc-runners-shop")))
         assert "initContainers" not in pod["spec"]
         env = {e["name"]: e.get("value") for e in container(pod, "runner")["env"]}
         assert (env["K8S_EE_TIMEOUT"], env["K8S_EE_HEALTH_CHECK"]) == ("900", "false")

@@ -3,9 +3,10 @@
 """The observability role against the local control plane, whose upstream CRDs validate what it applies.
 
 What is checked comes from the cluster (what the role applied), not from the role's files: the HelmCharts'
-valuesContent for the memory budget and settings, the PrometheusRule for the rule groups, the dashboards'
-ConfigMaps for the Grafana queries. PromQL goes through Prometheus' own parser (tests/tools/promcheck), and the
-metric names it references are checked against the exporters' sources at the versions the stack runs.
+valuesContent for the settings, the PrometheusRule for the rule groups, the dashboards' ConfigMaps for the Grafana
+queries (the memory budget is summed from the rendered charts in test_charts.py). PromQL goes through Prometheus' own
+parser (tests/tools/promcheck), and the metric names it references are checked against the exporters' sources at the
+versions the stack runs.
 """
 
 import base64
@@ -17,24 +18,20 @@ import time
 
 import pytest
 import yaml
+from charts import render
 from harness import REPO, playbook_env
 from observability import (
-    BUDGET_BYTES,
-    MissingLimit,
     additional_scrape_configs,
     cadvisor_names,
     check_rule_files,
     check_scrape_configs,
     dashboard_queries,
     expression_metrics,
-    format_breakdown,
     go_mod_requirement,
     kube_state_metrics_names,
     label_values_selector,
-    memory_breakdown,
     monitors_reaching_other_namespaces,
     monitors_reading_files,
-    render_chart,
     resolve_grafana_variables,
     upstream_chart,
 )
@@ -324,29 +321,6 @@ def test_secrets_are_in_secrets_only(applied, kube, outputs):
             assert secret not in output
 
 
-def test_memory_limits_sum_under_6_gb(applied, kube):
-    values = chart_values(kube)
-    rows = memory_breakdown(values, nodes=len(kube.list("Node")))
-    print("\n" + format_breakdown(rows))
-    total = sum(row["bytes"] for row in rows)
-    assert total < BUDGET_BYTES, format_breakdown(rows)
-    assert {row["chart"] for row in rows} == set(CHART_NAMES)
-
-    # A component without a limit fails the sum, and so does one the chart would turn on by default.
-    for chart, path in (("loki", ("singleBinary", "resources", "limits")), ("alloy", ("configReloader",))):
-        broken = copy.deepcopy(values)
-        node = broken[chart]
-        for key in path[:-1]:
-            node = node[key]
-        del node[path[-1]]
-        with pytest.raises(MissingLimit):
-            memory_breakdown(broken)
-    broken = copy.deepcopy(values)
-    del broken["loki"]["gateway"]
-    with pytest.raises(MissingLimit, match="loki gateway"):
-        memory_breakdown(broken)
-
-
 def test_values_carry_the_platform_settings(applied, kube):
     values = chart_values(kube)
     kps, loki, alloy = values["kube-prometheus-stack"], values["loki"], values["alloy"]
@@ -430,17 +404,14 @@ def prometheus_crd(kube):
 
 
 def rendered(kube, values=None) -> list[dict]:
-    """The objects the three pinned charts create with the values the cluster stores (or these)."""
+    """The objects the three pinned charts create with the values the cluster stores (or these), as k3s installs the
+    HelmCharts (tests/charts.py)."""
     values = values or chart_values(kube)
     objects = []
     for chart, name in CHART_NAMES.items():
-        objects += render_chart(
-            chart,
-            helmchart(kube, name)["spec"]["version"],
-            values[chart],
-            NAMESPACE,
-            api_versions=["monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor"],
-        )
+        stored = copy.deepcopy(helmchart(kube, name))
+        stored["spec"]["valuesContent"] = yaml.safe_dump(values[chart])
+        objects += render(stored, api_versions=["monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor"])
     return objects
 
 

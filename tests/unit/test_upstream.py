@@ -28,6 +28,7 @@ sys.path.insert(0, str(TESTS / "tools"))
 
 import upstream  # noqa: E402
 import upstream_lock  # noqa: E402
+from charts import chart_folder  # noqa: E402
 from loopback import LoopbackServer  # noqa: E402
 
 SHARED = upstream.shared_root()
@@ -167,6 +168,18 @@ def used_upstream_files() -> tuple[set[str], set[str]]:
     files.add("github-rest-subset.json")  # tests/github_fake.py
     arc = yaml.safe_load((REPO / "roles" / "arc" / "defaults" / "main.yml").read_text())
     folders.add(f"charts/gha-runner-scale-set-{arc['arc_chart_version']}")
+    # tests/integration/test_charts.py: every chart the roles write a HelmChart for, and k3s' own Traefik HelmChart
+    # (tests/charts.py reads the manifest of the pinned k3s release and renders its chart).
+    folders.add(f"charts/gha-runner-scale-set-controller-{arc['arc_chart_version']}")
+    operators = yaml.safe_load((REPO / "roles" / "operators" / "defaults" / "main.yml").read_text())
+    for chart, key in (("cloudnative-pg", "cloudnative_pg"), ("mongodb-kubernetes", "mongodb"), ("operator", "minio")):
+        folders.add(f"charts/{chart}-{operators[f'operators_{key}_chart_version']}")
+    platform = yaml.safe_load((REPO / "roles" / "platform" / "defaults" / "main.yml").read_text())
+    folders.add(f"charts/sealed-secrets-{platform['platform_sealed_secrets_chart_version']}")
+    k3s = yaml.safe_load((REPO / "roles" / "k3s" / "defaults" / "main.yml").read_text())["k3s_version"]
+    files.add(f"charts/k3s-{k3s}-traefik.yaml")
+    traefik = [d for d in yaml.safe_load_all(upstream.path(f"charts/k3s-{k3s}-traefik.yaml").read_text()) if d]
+    folders.add(f"charts/{chart_folder(next(d for d in traefik if d['metadata']['name'] == 'traefik')['spec'])}")
     return files, folders
 
 

@@ -7,14 +7,12 @@ import pathlib
 
 import pytest
 from observability import (
-    MissingLimit,
     check_rule_files,
     check_scrape_configs,
     dashboard_queries,
     expression_metrics,
     go_mod_requirement,
     label_values_selector,
-    memory_breakdown,
     monitors_reaching_other_namespaces,
     monitors_reading_files,
     resolve_grafana_variables,
@@ -23,71 +21,6 @@ from observability import (
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "observability"
 DASHBOARDS = sorted((ROLE / "files" / "dashboards").glob("*.json"))
-
-
-def limits(memory):
-    return {"requests": {"memory": "16Mi"}, "limits": {"memory": memory}}
-
-
-def minimal_values():
-    """The smallest values of the three charts in which every running container has a limit."""
-    return {
-        "kube-prometheus-stack": {
-            "prometheus": {"prometheusSpec": {"resources": limits("1Gi")}},
-            "alertmanager": {"alertmanagerSpec": {"resources": limits("100Mi"), "replicas": 2}},
-            "prometheusOperator": {
-                "resources": limits("100Mi"),
-                "prometheusConfigReloader": {"resources": limits("10Mi")},
-                "admissionWebhooks": {"enabled": False},
-            },
-            "kube-state-metrics": {"resources": limits("100Mi")},
-            "prometheus-node-exporter": {"resources": limits("10Mi")},
-            "grafana": {"resources": limits("100Mi"), "sidecar": {"resources": limits("10Mi")}},
-        },
-        "loki": {
-            "singleBinary": {"replicas": 1, "resources": limits("500Mi")},
-            "read": {"replicas": 0},
-            "write": {"replicas": 0},
-            "backend": {"replicas": 0},
-            "gateway": {"enabled": False},
-            "chunksCache": {"enabled": False},
-            "resultsCache": {"enabled": False},
-            "lokiCanary": {"enabled": False},
-            "sidecar": {"rules": {"enabled": False}},
-        },
-        "alloy": {"alloy": {"resources": limits("100Mi")}, "configReloader": {"resources": limits("10Mi")}},
-    }
-
-
-def test_memory_breakdown_counts_replicas_sidecars_init_containers_and_nodes():
-    rows = memory_breakdown(minimal_values(), nodes=2)
-    by_name = {row["component"]: row for row in rows}
-    assert by_name["alertmanager"]["count"] == 2
-    assert by_name["alertmanager init-config-reloader (init)"]["count"] == 2
-    assert by_name["alloy (DaemonSet)"]["count"] == 2
-    assert by_name["node-exporter (DaemonSet)"]["bytes"] == 2 * 10 * 2**20
-    assert by_name["grafana dashboards sidecar"]["count"] == 1  # kube-prometheus-stack turns both sidecars on
-    assert by_name["grafana datasources sidecar"]["count"] == 1
-    mib = 1024 + 200 + (1 + 1 + 2 + 2) * 10 + 100 + 100 + 20 + 100 + 20 + 500 + 200 + 20
-    assert sum(row["bytes"] for row in rows) == mib * 2**20
-
-
-@pytest.mark.parametrize(
-    ("change", "component"),
-    [
-        (lambda v: v["loki"]["singleBinary"]["resources"]["limits"].pop("memory"), "loki single binary"),
-        (lambda v: v["alloy"].pop("configReloader"), "alloy config-reloader"),
-        (lambda v: v["loki"].pop("gateway"), "loki gateway"),  # on by default in the chart
-        (lambda v: v["loki"]["read"].update(replicas=1), "loki read"),
-        (lambda v: v["kube-prometheus-stack"]["prometheusOperator"].pop("admissionWebhooks"), "patch job"),
-        (lambda v: v["kube-prometheus-stack"]["grafana"].update(persistence={"enabled": True}), "init-chown-data"),
-    ],
-)
-def test_a_running_container_without_a_memory_limit_fails(change, component):
-    values = minimal_values()
-    change(values)
-    with pytest.raises(MissingLimit, match=component):
-        memory_breakdown(values)
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=[p.stem for p in DASHBOARDS])
