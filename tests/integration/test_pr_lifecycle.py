@@ -10,6 +10,7 @@ import time
 import pytest
 import yaml
 from conftest import IMAGE_2
+from harness import wait_until_gone
 from kube_proxy import BarrierProxy
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
@@ -378,7 +379,9 @@ def test_capacity_exhausted_is_refused(playbooks, kube, github, app):
         assert "capacity: the environment needs 450m CPU and 768Mi memory" in comment["body"]
         assert "missing" in comment["body"]
     finally:
+        # gone before the next test asks for capacity: the hog's requests count until its pod is deleted
         kube.delete("Namespace", f"hog-{app.number}")
+        wait_until_gone(kube, [f"hog-{app.number}"])
 
 
 def test_untrusted_author_waits_for_a_maintainer(playbooks, kube, github, app):
