@@ -331,9 +331,9 @@ def test_every_chart_the_roles_write_renders_as_k3s_installs_it(written, rendere
 
 def test_the_rendered_objects_pass_a_server_side_dry_run(dry_run):
     assert dry_run["failures"] == []
-    assert dry_run["from_charts"] == {kind: folder.split(" ")[0] for kind, folder in CRDS_FROM_CHARTS.items()}, dry_run[
-        "from_charts"
-    ]
+    assert dry_run["from_charts"] == {
+        kind: folder.split(" ", maxsplit=1)[0] for kind, folder in CRDS_FROM_CHARTS.items()
+    }, dry_run["from_charts"]
     assert dry_run["unserved"] == set(UNSERVED)
     # Pod Security admission of the namespaces role platform labels: a workload whose pods its namespace would refuse
     # is a warning on the workload
