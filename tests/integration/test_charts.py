@@ -327,6 +327,10 @@ def test_every_chart_the_roles_write_renders_as_k3s_installs_it(written, rendere
     (prometheus,) = [o for o in rendered["kube-prometheus-stack"] if o["kind"] == "Prometheus"]
     release_label = role_defaults("observability")["observability_release"]
     assert prometheus["spec"]["ruleSelector"] == {"matchLabels": {"release": release_label}}
+    # Traefik never asks update.traefik.io for a new version (docs/platform.md); the chart's default would
+    for name in ("traefik", "traefik (acme dns)"):
+        (traefik,) = [o for o in rendered[name] if o["kind"] == "Deployment"]
+        assert "--global.checkNewVersion=false" in traefik["spec"]["template"]["spec"]["containers"][0]["args"], name
 
 
 def test_the_rendered_objects_pass_a_server_side_dry_run(dry_run):
