@@ -1,23 +1,38 @@
 # Copyright: (c) 2026, k8s-ee contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Upstream components of the test cluster's real node, built from their Go modules.
+"""Upstream components of the test cluster, built from their Go modules.
 
 kube-router (only its network policy controller is used), CoreDNS, local-path-provisioner and the
-CloudNativePG manager (the operator and the instance manager are one binary), each at a pinned
-release, built static (CGO_ENABLED=0, also packed into container images) and cached under
-~/.cache/k8s-ee (K8S_EE_CACHE) as <name>-<version>/<binary>, keyed by version, with the same lock
-and build steps as the control plane in localcluster.py.
+CloudNativePG manager (the operator and the instance manager are one binary) for the real node;
+Traefik, Pebble and Pebble's challenge test server for the cluster's edge (tests/cluster/edge.py).
+Each is pinned to a release, built static (CGO_ENABLED=0, also packed into container images) and
+cached under ~/.cache/k8s-ee (K8S_EE_CACHE) as <name>-<version>/<binary>, keyed by version, with the
+same lock and build steps as the control plane in localcluster.py.
 
     python3 tests/cluster/components.py build [NAME...]   # build what is missing, print the paths
 
 Each is built from a wrapper module, components/<name>/go.mod, that requires the module at the
-pinned version and repeats its replace directives (none of the four has any). Its other
+pinned version and repeats its replace and exclude directives (only Traefik has any: three
+replaces and one exclude), which only a main module's go.mod applies. Its other
 requirements and go.sum are the module's own, verbatim, so the build list is the one the release
 is built with: `go mod tidy` in a wrapper would change it (tidy resolves every platform's and
 test's imports; kube-router v2.1.0's go.mod lacks some, and tidy pulls their newest versions,
 upgrading otel, grpc and x/net). Its godebug line keeps the defaults of the module's own go line.
-The ldflags are the ones the upstream Makefiles set, so every binary reports its real version;
+The ldflags are the ones the upstream release builds set, so every binary reports its real version;
 commits and dates are those of the release tag.
+
+The module's own two go.sum lines are in the wrapper's go.sum too, so the go command checks the
+download against them and never asks the checksum database. For Traefik v3.5.1 that is required:
+the module proxy here serves the module but refuses its checksum database lookup. Its two lines
+were taken from that download (trust on first use: checked against no checksum database); every
+other line is Traefik's own go.sum.
+
+Traefik v3.5.1 does not build as a dependency: webui/embed.go embeds webui/static, which the
+published module lacks (fixed upstream after v3.5.1 by traefik/traefik#12025, "Restore empty
+webui/static to use traefik as library"; go:embed ignores -overlay). So its module, downloaded and
+verified through the wrapper, is copied to a writable folder, a placeholder page is added there
+(the dashboard is not used), and the build runs in a copy of the wrapper that replaces the module
+by that folder.
 
 To move a component to another release: change the version, commit and date here, and copy the
 release's go.mod requirements and go.sum into its wrapper (plus the module's own two go.sum lines).
@@ -28,7 +43,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fcntl
+import json
+import os
 import pathlib
+import shutil
+import subprocess
 import sys
 
 import localcluster
@@ -45,10 +64,18 @@ class Component:
     package: str  # main package; the binary is named after its last element
     ldflags: str = ""
     replaces: tuple[str, ...] = ()  # the module's replace directives, as the wrapper repeats them
+    excludes: tuple[str, ...] = ()  # the module's exclude directives, likewise
+    more_packages: tuple[str, ...] = ()  # further main packages of the module, built beside the first
+    # (path, content): files the published module lacks and its build needs, added to a copy of its source
+    added_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def binary(self) -> str:
         return self.package.rsplit("/", 1)[-1]
+
+    @property
+    def packages(self) -> list[str]:
+        return [self.package, *self.more_packages]
 
 
 def _x(package: str, **values: str) -> str:
@@ -59,6 +86,8 @@ KUBE_ROUTER_VERSION = "v2.1.0"
 COREDNS_VERSION = "v1.12.4"
 LOCAL_PATH_PROVISIONER_VERSION = "v0.0.30"
 CNPG_VERSION = "v1.30.0"
+TRAEFIK_VERSION = "v3.5.1"  # what k3s v1.34.3+k3s1 bundles (chart traefik 37.1.0, appVersion v3.5.1)
+PEBBLE_VERSION = "v2.10.3"
 
 COMPONENTS = {
     c.name: c
@@ -104,14 +133,94 @@ COMPONENTS = {
                 buildDate="2026-06-29",
             ),
         ),
+        # .goreleaser.yml.tmpl: the version without "v" (goreleaser's .Version), the codename of
+        # .github/workflows/release.yaml, the build date (here the tag commit's).
+        Component(
+            "traefik",
+            "github.com/traefik/traefik/v3",
+            TRAEFIK_VERSION,
+            "github.com/traefik/traefik/v3/cmd/traefik",
+            _x(
+                "github.com/traefik/traefik/v3/pkg/version",
+                Version=TRAEFIK_VERSION.lstrip("v"),
+                Codename="chabichou",
+                BuildDate="2025-08-27T09:05:05Z",
+            ),
+            replaces=(
+                "github.com/abbot/go-http-auth => "
+                "github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e",
+                "github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59",
+                "github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-20190809180810-6e71eb837595",
+            ),
+            excludes=("github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible",),
+            added_files=(
+                (
+                    "webui/static/index.html",
+                    "<!doctype html><title>Traefik</title><p>The dashboard is not built into this test binary.\n",
+                ),
+            ),
+        ),
+        # .github/workflows/release.yml sets main.version to "<tag> (<commit>)"; the module proxy does not
+        # say the commit, so the tag alone. pebble-challtestsrv has no version.
+        Component(
+            "pebble",
+            "github.com/letsencrypt/pebble/v2",
+            PEBBLE_VERSION,
+            "github.com/letsencrypt/pebble/v2/cmd/pebble",
+            _x("main", version=PEBBLE_VERSION),
+            more_packages=("github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv",),
+        ),
     )
 }
 
 
-def binary(name: str) -> pathlib.Path:
-    """Where the component's binary is cached (whether or not it is built yet)."""
+def binary(name: str, program: str | None = None) -> pathlib.Path:
+    """Where the component's binary (or `program`, another of its binaries) is cached, whether or not it is built."""
     component = COMPONENTS[name]
-    return localcluster._binary_dir(component.name, component.version) / component.binary
+    return localcluster._binary_dir(component.name, component.version) / (program or component.binary)
+
+
+def _programs(component: Component) -> list[pathlib.Path]:
+    return [binary(component.name, package.rsplit("/", 1)[-1]) for package in component.packages]
+
+
+def _build_from_copy(component: Component, out_dir: pathlib.Path, log) -> None:
+    """Build from a writable copy of the module's source with component.added_files in it: the module is downloaded
+    through its wrapper (so checked against the wrapper's go.sum), copied, and a copy of the wrapper replaces it by
+    that folder."""
+    wrapper = WRAPPERS / component.name
+    env = dict(os.environ, GOFLAGS="-mod=mod -buildvcs=false")
+    downloaded = subprocess.run(
+        ["go", "mod", "download", "-json", f"{component.module}@{component.version}"],
+        cwd=wrapper,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    info = json.loads(downloaded.stdout or "{}")
+    if downloaded.returncode or info.get("Error") or not info.get("Dir"):
+        raise RuntimeError(
+            f"downloading {component.module}@{component.version}: {info.get('Error') or downloaded.stderr}"
+        )
+    work = out_dir.with_name(out_dir.name + ".src")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        source = work / "module"
+        shutil.copytree(info["Dir"], source, copy_function=shutil.copyfile)
+        for folder in [source, *source.rglob("*")]:  # the module cache's folders are read-only, and copytree keeps that
+            if folder.is_dir():
+                folder.chmod(folder.stat().st_mode | 0o700)
+        for relative, content in component.added_files:
+            (source / relative).parent.mkdir(parents=True, exist_ok=True)
+            (source / relative).write_text(content)
+        for name in ("go.mod", "go.sum"):
+            shutil.copyfile(wrapper / name, work / name)
+        subprocess.run(["go", "mod", "edit", f"-replace={component.module}=./module"], cwd=work, env=env, check=True)
+        localcluster._go_build(work, out_dir, component.packages, log, component.ldflags)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def build(names=None, log=print) -> dict[str, pathlib.Path]:
@@ -125,12 +234,16 @@ def build(names=None, log=print) -> dict[str, pathlib.Path]:
     with open(localcluster.CACHE / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for name in names:
-            if paths[name].exists():
-                continue
             component = COMPONENTS[name]
-            localcluster._go_build(WRAPPERS / name, paths[name].parent, [component.package], log, component.ldflags)
-            if not paths[name].exists():
-                raise RuntimeError(f"building {name} left no {paths[name]}")
+            if all(path.exists() for path in _programs(component)):
+                continue
+            if component.added_files:
+                _build_from_copy(component, paths[name].parent, log)
+            else:
+                localcluster._go_build(WRAPPERS / name, paths[name].parent, component.packages, log, component.ldflags)
+            missing = [str(path) for path in _programs(component) if not path.exists()]
+            if missing:
+                raise RuntimeError(f"building {name} left no {', '.join(missing)}")
     return paths
 
 
