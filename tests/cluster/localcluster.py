@@ -8,9 +8,14 @@ and simulated nodes (the kubemark hollow kubelet, see go/hollownode) that run
 pods with a fake container runtime. Binaries are built once and cached under
 ~/.cache/k8s-ee (K8S_EE_CACHE), keyed by version.
 
-    python3 tests/cluster/localcluster.py up   [--dir DIR]   # prints the kubeconfig path
+    python3 tests/cluster/localcluster.py up   [--dir DIR] [--edge]   # prints the kubeconfig path
     python3 tests/cluster/localcluster.py down [--dir DIR]   # stops exactly what `up` started
     python3 tests/cluster/localcluster.py build              # only build the binaries
+    python3 tests/cluster/localcluster.py status [--json]    # running or not; --json: also the edge's ports
+
+--edge adds Traefik and Pebble (tests/cluster/edge.py): `status --json` then names Traefik's HTTP and
+HTTPS loopback ports and Pebble's root certificate, so a preview opens with
+`curl --resolve <host>:<https_port>:127.0.0.1 --cacert <pebble_root> https://<host>:<https_port>/`.
 
 Everything listens on 127.0.0.1. Nothing here makes the API server dial a
 node or a pod (no logs, exec, port-forward or proxy).
@@ -312,6 +317,7 @@ class LocalCluster:
         volumes: int = 40,
         log=None,
         real_node: bool = False,
+        edge: bool = False,
     ):
         self.workdir = pathlib.Path(workdir).resolve()
         self.nodes = nodes
@@ -323,6 +329,7 @@ class LocalCluster:
         self.kubeconfig = self.workdir / "kubeconfig"
         self.state_file = self.workdir / "processes.json"
         self.real_node = realnode.RealNode(self, self.workdir / "node", log=self.log) if real_node else None
+        self.edge = edge
 
     # ---- processes
 
@@ -443,6 +450,10 @@ class LocalCluster:
             self._install()
             if self.real_node:
                 self.real_node.finish()
+            if self.edge:
+                import edge  # tests/cluster/edge.py, beside this file
+
+                edge.Edge(self).start(log=self.log)
         except BaseException:
             self.log(f"start failed; logs in {self.workdir / 'logs'}")
             self.stop()
@@ -578,6 +589,20 @@ class LocalCluster:
                 ],
                 env=node_env,
             )
+
+    def status(self) -> dict:
+        """What `status --json` prints: whether it runs, its kubeconfig and API server, and the edge when started."""
+        edge_state = self.workdir / "edge" / "edge.json"
+        server = self.workdir / "server"
+        running = self.running()
+        edge = json.loads(edge_state.read_text()) if running and edge_state.exists() else None
+        return {
+            "running": running,
+            "dir": str(self.workdir),
+            "kubeconfig": str(self.kubeconfig) if running else None,
+            "server": server.read_text() if running and server.exists() else None,
+            "edge": {key: edge[key] for key in ("http_port", "https_port", "pebble_root")} if edge else None,
+        }
 
     def ssl_context(self) -> ssl.SSLContext:
         """TLS to the API server as its admin."""
@@ -724,8 +749,10 @@ def main(argv=None) -> int:
     parser.add_argument("--dir", default=str(DEFAULT_DIR), help="state folder (default: %(default)s)")
     parser.add_argument("--nodes", type=int, default=1, help="simulated nodes (default: %(default)s)")
     parser.add_argument("--real-node", action="store_true", help="add the real node (tests/cluster/realnode.py)")
+    parser.add_argument("--edge", action="store_true", help="add Traefik and Pebble (tests/cluster/edge.py)")
+    parser.add_argument("--json", action="store_true", help="status: as JSON, with the edge's ports and paths")
     args = parser.parse_args(argv)
-    cluster = LocalCluster(args.dir, nodes=args.nodes, real_node=args.real_node)
+    cluster = LocalCluster(args.dir, nodes=args.nodes, real_node=args.real_node, edge=args.edge)
     if args.command == "build":
         for name, path in build().items():
             print(f"{name}: {path}")
@@ -734,6 +761,9 @@ def main(argv=None) -> int:
     elif args.command == "down":
         cluster.stop()
         print(f"stopped ({cluster.workdir})")
+    elif args.json:
+        print(json.dumps(cluster.status(), indent=1))
+        return 0 if cluster.running() else 1
     else:
         print("running" if cluster.running() else "stopped")
         return 0 if cluster.running() else 1
