@@ -296,6 +296,9 @@ class Edge:
         if self.state.exists():
             self.state.unlink()
 
+    def _server(self) -> str:
+        return (self.cluster.workdir / "server").read_text().strip()
+
     def _kubectl(self, *args: str, input: str | None = None) -> None:
         argv = [str(localcluster.binaries()["kubectl"]), f"--kubeconfig={self.cluster.kubeconfig}", *args]
         proc = subprocess.run(argv, input=input, text=True, capture_output=True, check=False, timeout=120)
@@ -366,7 +369,7 @@ class Edge:
         self._apply(objects)
         kubeconfig = self._service_account_kubeconfig(folder, objects)
         # into Traefik's namespace: its entry points from this machine's loopback; out of it: the API server, Pebble
-        api_port = int(self.cluster.server.rsplit(":", 1)[1])
+        api_port = int(self._server().rsplit(":", 1)[1])
         spec = {
             "netns": None,
             "into": [[ports[f"{name}_entry"], port] for name, port in ENTRY_POINTS.items()],
@@ -435,7 +438,7 @@ class Edge:
                 {
                     "name": "k8s-ee-test",
                     "cluster": {
-                        "server": self.cluster.server,
+                        "server": self._server(),
                         "certificate-authority": str(self.cluster.pki / "ca.crt"),
                     },
                 }
