@@ -50,6 +50,7 @@ import ssl
 import subprocess
 import sys
 import time
+import typing
 import urllib.request
 
 import components
@@ -483,6 +484,76 @@ def _forwarder_ready(folder: pathlib.Path) -> str | None:
     """The network namespace Traefik joins (a path for nsenter --net), once the forwarder listens."""
     ready = folder / "forward.json.ready"
     return ready.read_text().strip() if ready.exists() else None
+
+
+# --------------------------------------------------------------------------- requests as a reviewer makes them
+
+
+class Answer(typing.NamedTuple):
+    status: int
+    headers: dict  # lower-case names
+    certificate: bytes | None  # the peer's, DER, for HTTPS
+    body: bytes
+
+
+def fetch(port: int, host: str, path: str = "/", tls: ssl.SSLContext | None = None, timeout: float = 30) -> Answer:
+    """GET http(s)://<host><path> from 127.0.0.1:<port>, as `curl --resolve host:port:127.0.0.1` does (SNI and Host
+    are the host). `tls` is an SSLContext for HTTPS (pebble_context verifies, unverified does not)."""
+    import http.client
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    certificate = None
+    if tls is not None:
+        sock = tls.wrap_socket(sock, server_hostname=host)
+        certificate = sock.getpeercert(binary_form=True)
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection.sock = sock
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        body = response.read()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, certificate, body)
+    finally:
+        connection.close()
+
+
+def served_certificate(port: int, host: str):
+    """The certificate Traefik presents for `host` (not verified: it may still be Traefik's default one)."""
+    from cryptography import x509
+
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
+        unverified().wrap_socket(sock, server_hostname=host) as tls,
+    ):
+        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def issued_by_pebble(port: int, host: str):
+    """The certificate served for `host` when Pebble issued it (not Traefik's self-signed default), else None."""
+    certificate = served_certificate(port, host)
+    return certificate if "Pebble" in certificate.issuer.rfc4514_string() else None
+
+
+def wait_for(probe, what: str, timeout: float = 180, every: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"{what} after {timeout}s")
+
+
+def pebble_context(root: str | pathlib.Path) -> ssl.SSLContext:
+    """Trusts Pebble's issuing root only (edge.json's pebble_root), and checks the host name."""
+    return ssl.create_default_context(cafile=str(root))
+
+
+def unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 # --------------------------------------------------------------------------- the forwarder

@@ -4,17 +4,14 @@ HelmChartConfig, Pebble as the ACME CA, pr_up and pr_down run with ansible-playb
 On simulated nodes a pod's address is the fake runtime's (192.168.192.168), which Traefik's network namespace cannot
 reach: the app answers nothing here, Traefik answers 502 for it. The real node's test answers 200 from the app."""
 
-import http.client
 import json
 import pathlib
 import re
-import socket
-import ssl
 import time
 
 import pytest
 import yaml
-from edge import Edge, container, host_args, render
+from edge import Edge, container, fetch, host_args, pebble_context, render, served_certificate, unverified, wait_for
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
 
@@ -30,59 +27,6 @@ def edge(cluster):
         yield started
     finally:
         started.stop()
-
-
-def fetch(port, host, path="/", tls=None):
-    """GET http(s)://<host><path> from 127.0.0.1:<port>, as `curl --resolve host:port:127.0.0.1` does (SNI and Host
-    are the host). `tls` is an SSLContext for HTTPS. Returns (status, headers, peer certificate in DER or None)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    certificate = None
-    if tls is not None:
-        sock = tls.wrap_socket(sock, server_hostname=host)
-        certificate = sock.getpeercert(binary_form=True)
-    connection = http.client.HTTPConnection(host, port, timeout=30)
-    connection.sock = sock
-    try:
-        connection.request("GET", path, headers={"Host": host})
-        response = connection.getresponse()
-        response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, certificate
-    finally:
-        connection.close()
-
-
-def served_certificate(port, host):
-    """The certificate Traefik presents for `host` (no verification: it may still be Traefik's default one)."""
-    from cryptography import x509
-
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
-        unverified().wrap_socket(sock, server_hostname=host) as tls,
-    ):
-        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
-
-
-def wait_for(probe, what, timeout=180):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"{what} after {timeout}s")
-
-
-def pebble_context(edge):
-    """Trusts Pebble's issuing root only, and checks the host name."""
-    return ssl.create_default_context(cafile=edge.info()["pebble_root"])
-
-
-def unverified():
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def traefik_argv(cluster):
@@ -140,7 +84,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert sans.get_values_for_type(x509.DNSName) == [host]
     assert "Pebble" in issued.issuer.rfc4514_string()
     # verified: chains to Pebble's root (fetched from its management API) and matches the host name
-    status, headers, _ = fetch(info["https_port"], host, tls=pebble_context(edge))
+    status, headers, *_ = fetch(info["https_port"], host, tls=pebble_context(edge.info()["pebble_root"]))
     # the app's pod on a simulated node has the fake runtime's address: Traefik cannot reach it and answers itself
     assert status == 502, (status, headers)
     # Traefik's own error answer still passes the environment's Middleware (headers.customResponseHeaders)
@@ -149,7 +93,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert history, f"Pebble never asked its DNS server for {host}"
 
     # http:// answers a permanent redirect to https://, on the host's default port (the chart's exposedPort 443)
-    status, headers, _ = fetch(info["http_port"], host, path="/login?next=%2F")
+    status, headers, *_ = fetch(info["http_port"], host, path="/login?next=%2F")
     assert status == 301, (status, headers)
     assert headers["location"] == f"https://{host}/login?next=%2F"
 
@@ -163,7 +107,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     # the router is gone: Traefik's own 404 for a host no router matches (its certificate may still be served, or
     # its default one: not verified here)
     wait_for(lambda: fetch(info["https_port"], host, tls=unverified())[0] == 404, f"{host} still routed")
-    status, headers, _ = fetch(info["https_port"], host, tls=unverified())
+    status, headers, *_ = fetch(info["https_port"], host, tls=unverified())
     assert status == 404 and "x-robots-tag" not in headers, (status, headers)
 
 

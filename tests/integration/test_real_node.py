@@ -25,9 +25,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cluster"))
 
 import images
 import realnode
+from edge import fetch, issued_by_pebble, pebble_context, unverified, wait_for
 from harness import ensure_priority_classes, install_helm_chart
 from localcluster import LocalCluster, binaries
 
+from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
 pytestmark = [
@@ -44,6 +46,7 @@ PROBE = images.PROBE_IMAGE.format(version="1")
 REDIS = {"version": realnode.NODE_TAGS["redis"][0]}
 MARIADB = {"version": realnode.NODE_TAGS["mariadb"][0]}
 BASIC = {"redis": REDIS, "mariadb": MARIADB}
+DOMAIN = "preview.example.com"  # conftest.Playbooks' k8s_ee_domain
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,8 @@ def host_before():
 
 @pytest.fixture(scope="module")
 def node_cluster(host_before, tmp_path_factory):
-    local = LocalCluster(tmp_path_factory.mktemp("real-node"), nodes=0, real_node=True)
+    # with the edge: Traefik in the node's network namespace, as the chart runs it on k3s, and Pebble
+    local = LocalCluster(tmp_path_factory.mktemp("real-node"), nodes=0, real_node=True, edge=True)
     local.start()
     try:
         yield local
@@ -213,6 +217,43 @@ def test_app_with_redis_and_mariadb_comes_up_and_uses_both(node_cluster, environ
     comment = [c["body"] for c in github.comments_of("acme/shop", 1) if "k8s-ee:environment" in c["body"]][-1]
     assert "Preview environment: deployed" in comment
     assert f"https://{namespace}." in comment
+
+
+def test_the_preview_url_answers_from_the_app_over_https(node_cluster, environments, github):
+    """What a reviewer clicks: https://<namespace>.<domain>/ reaches Traefik (started with the arguments the k3s chart
+    renders for role platform's HelmChartConfig, in the node's network namespace: tests/cluster/edge.py), which
+    holds a certificate Pebble issued for the host by HTTP-01, and answers with the app on the real node."""
+    edge = node_cluster.status()["edge"]
+    number = 30
+    result = environments.up(number, {})
+    assert result.rc == 0, result
+    host = f"{environments.namespaces[number]}.{DOMAIN}"
+
+    from cryptography import x509
+
+    issued = wait_for(lambda: issued_by_pebble(edge["https_port"], host), f"no certificate from Pebble for {host}")
+    sans = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == [host]
+    # verified against Pebble's root alone, host name checked: what a browser trusting that CA would accept
+    answer = wait_for(
+        lambda: (got := fetch(edge["https_port"], host, tls=pebble_context(edge["pebble_root"]))).status == 200 and got,
+        f"https://{host}/ never answered 200",
+        timeout=60,
+    )
+    overview = json.loads(answer.body)
+    assert overview["app"] == "k8s-ee sample", overview  # the app's own answer (examples/sample-app)
+    assert overview["pullRequest"] == {**overview["pullRequest"], "PREVIEW_URL": f"https://{host}", "PR_NUMBER": "30"}
+    assert answer.headers["x-robots-tag"] == "noindex, nofollow", answer.headers
+    # http:// is redirected to https:// before anything reaches the app
+    redirect = fetch(edge["http_port"], host, path="/healthz")
+    assert (redirect.status, redirect.headers["location"]) == (301, f"https://{host}/healthz")
+    # the comment's link is that URL
+    (comment,) = [c for c in github.comments_of("acme/shop", number) if MARKER in c["body"]]
+    assert re.findall(r"\| Preview \| \[([^\]]+)\]\(([^)]+)\)", comment["body"]) == [(f"https://{host}",) * 2]
+
+    environments.down(number)
+    # no router for the host any more: Traefik's own 404 (it may still present the certificate: not verified)
+    wait_for(lambda: fetch(edge["https_port"], host, tls=unverified()).status == 404, f"{host} still routed")
 
 
 def test_pods_resolve_names_through_cluster_dns(node_cluster, environments):
