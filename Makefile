@@ -66,7 +66,8 @@ role-docs: venv
 .PHONY: cluster-build cluster-up cluster-down
 # As root, the images the integration tests build from Debian packages alone (the real node's, molecule's) are built
 # beside the Go builds: debootstrap waits mostly on the package mirror and the disk, the compiler on the CPUs. A
-# failure there is only reported: the tests build what is missing again, and say why it fails.
+# failure there is only reported: the tests build what is missing again, and say why it fails. The components (Traefik,
+# Pebble, the operators, ...) are built beside Kubernetes: each Go build leaves a CPU idle while it links.
 cluster-build: venv
 	@mkdir -p $(BUILD); pids=""; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -74,7 +75,9 @@ cluster-build: venv
 	  { extensions/molecule/prepare-host.sh && extensions/molecule/build-image.sh; } \
 	    > $(BUILD)/prebuild-molecule-image.log 2>&1 & pids="$$pids $$!"; \
 	fi; \
-	$(BIN)/python tests/cluster/localcluster.py build && $(BIN)/python tests/cluster/components.py build; rc=$$?; \
+	$(BIN)/python tests/cluster/components.py build > $(BUILD)/build-components.log 2>&1 & components=$$!; \
+	$(BIN)/python tests/cluster/localcluster.py build; rc=$$?; \
+	wait $$components || rc=1; echo "==== components (built beside Kubernetes)"; cat $(BUILD)/build-components.log; \
 	for pid in $$pids; do wait $$pid || echo "prebuilding an image failed (the tests retry): $(BUILD)/prebuild-*.log"; done; \
 	exit $$rc
 

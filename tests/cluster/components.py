@@ -231,7 +231,8 @@ def build(names=None, log=print) -> dict[str, pathlib.Path]:
         raise ValueError(f"unknown components {unknown}; known: {sorted(COMPONENTS)}")
     paths = {name: binary(name) for name in names}
     localcluster.CACHE.mkdir(parents=True, exist_ok=True)
-    with open(localcluster.CACHE / ".build.lock", "w") as lock:
+    # its own lock: the components build beside the control plane (Makefile cluster-build), each into its own folder
+    with open(localcluster.CACHE / ".build-components.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for name in names:
             component = COMPONENTS[name]

@@ -153,7 +153,7 @@ def test_build_builds_only_what_is_missing(tmp_path, monkeypatch):
     assert paths == {"coredns": present, "cloudnative-pg": components.binary("cloudnative-pg")}
     cnpg = components.COMPONENTS["cloudnative-pg"]
     assert calls == [(CLUSTER / "components" / "cloudnative-pg", [cnpg.package], cnpg.ldflags)]
-    assert (tmp_path / ".build.lock").exists()
+    assert (tmp_path / ".build-components.lock").exists()
 
     calls.clear()
     without_copy = [name for name, c in components.COMPONENTS.items() if not c.added_files]
