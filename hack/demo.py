@@ -4,14 +4,17 @@ tear it down.
 The node runs real containers (tests/cluster/realnode.py, docs/testing.md "The real node"): the sample app
 of examples/sample-app with Redis, MariaDB and PostgreSQL through CloudNativePG, whose operator is installed
 from its pinned chart with role operators' values. There is no GitHub token, so the PR comment is printed
-instead of posted; there is no ingress controller yet, so the app is reached through the API server's service
-proxy, as the health check reaches it.
+instead of posted. The cluster has the edge of tests/cluster/edge.py: Traefik started with the arguments k3s' chart
+renders for role platform, and Pebble as its ACME certificate authority, so the preview URL is opened as a reviewer
+opens it: over HTTPS, with a certificate issued for its host (curl --resolve points the host at Traefik's loopback
+port, --cacert trusts Pebble's root).
 """
 
 import argparse
 import json
 import os
 import pathlib
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -20,6 +23,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
+from edge import fetch, pebble_context, wait_for  # noqa: E402
 from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
@@ -32,6 +36,34 @@ def banner(text):
     print(f"\n==== {text}", flush=True)
 
 
+def preview_url(cluster, host) -> bool:
+    """GET https://<host>/ through the edge, as the printed curl command does; True when it answers 200."""
+    edge = cluster.status()["edge"]
+    port, root = edge["https_port"], edge["pebble_root"]
+    print(f"curl --resolve {host}:{port}:127.0.0.1 --cacert {root} https://{host}:{port}/")
+    try:  # Traefik serves its own certificate until Pebble's is issued, which the verification refuses
+        answer = wait_for(
+            lambda: (got := _try(lambda: fetch(port, host, tls=pebble_context(root)))) and got.status == 200 and got,
+            f"https://{host}/ answering 200",
+            timeout=60,
+        )
+    except AssertionError as error:
+        print(error)
+        return False
+    print(f"HTTP {answer.status}, X-Robots-Tag: {answer.headers.get('x-robots-tag')}")
+    print(answer.body.decode(errors="replace"))
+    redirect = fetch(edge["http_port"], host)
+    print(f"http://{host}/ -> {redirect.status} {redirect.headers.get('location')}")
+    return True
+
+
+def _try(call):
+    try:
+        return call()
+    except (OSError, ssl.SSLError):
+        return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--cluster-dir", default=str(REPO / ".build" / "demo-cluster"))
@@ -42,7 +74,7 @@ def main() -> int:
         print("make demo starts a real kubelet node: run it as root (docs/testing.md)", file=sys.stderr)
         return 2
 
-    cluster = LocalCluster(args.cluster_dir, nodes=0, real_node=True)
+    cluster = LocalCluster(args.cluster_dir, nodes=0, real_node=True, edge=True)
     started = time.monotonic()
     cluster.start()
     banner(f"local Kubernetes with a real node ready in {time.monotonic() - started:.1f}s")
@@ -107,8 +139,10 @@ def main() -> int:
         subprocess.run(
             [*kubectl, "get", "-n", "demo-pr-1", "pods,pvc,clusters.postgresql.cnpg.io", "-o", "wide"], check=False
         )
+        banner("the preview URL, as a reviewer opens it: HTTPS through Traefik, Pebble's certificate for the host")
+        working = preview_url(cluster, f"demo-pr-1.{settings['k8s_ee_domain']}")
         banner("the app, through the API server's service proxy: each database written and read back")
-        working = all([app("/"), *(app(f"/check/{db}") for db in ("postgresql", "redis", "mariadb"))])
+        working = all([working, app("/"), *(app(f"/check/{db}") for db in ("postgresql", "redis", "mariadb"))])
         subprocess.run([*kubectl, "describe", "resourcequota", "-n", "demo-pr-1", "environment-quota"], check=False)
         if args.keep:
             return 0 if working else 1
