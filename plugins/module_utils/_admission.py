@@ -79,17 +79,11 @@ INGRESS_GOVERNED = tuple(
 # (ssl-redirect, ssl-passthrough, ciphers), calls to addresses and Secrets of other namespaces (auth-*, proxy-ssl-*),
 # copies of requests (mirror-*), redirects elsewhere and other hosts (server-alias). A key holding "snippet" (any
 # controller's configuration snippets) is refused by the policy itself.
-INGRESS_REFUSED_PREFIXES = (TRAEFIK + "router.tls.domains.", TRAEFIK + "router.observability.") + tuple(
-    NGINX + key
-    for key in (
-        "ssl-",
-        "auth-",
-        "proxy-ssl-",
-        "mirror-",
-        "permanent-redirect",
-        "temporal-redirect",
-        "server-alias",
-    )
+_NGINX_REFUSED = ("ssl-", "auth-", "proxy-ssl-", "mirror-", "permanent-redirect", "temporal-redirect", "server-alias")
+INGRESS_REFUSED_PREFIXES = (
+    TRAEFIK + "router.tls.domains.",
+    TRAEFIK + "router.observability.",
+    *(NGINX + key for key in _NGINX_REFUSED),
 )
 # The legacy class annotation (an Ingress could otherwise pick another controller).
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"

@@ -35,9 +35,9 @@ PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/1
 # The operator settings (`k8s_ee_settings`, docs/pr-lifecycle.md "Operator settings").
 DEFAULT_SETTINGS = {
     "ingress_class": "traefik",
-    # which controller serves ingress_class, so which annotations keep previews HTTPS-only and noindex (docs/platform.md,
-    # "Other ingress controllers"): traefik, ingress-nginx or none; empty: traefik for class traefik, ingress-nginx for
-    # class nginx, none for any other class
+    # which controller serves ingress_class, so which annotations keep previews HTTPS-only and noindex
+    # (docs/platform.md, "Other ingress controllers"): traefik, ingress-nginx or none; empty: traefik for class
+    # traefik, ingress-nginx for class nginx, none for any other class
     "ingress_controller": "",
     # annotations the platform puts on every environment's Ingress besides the controller's own (e.g. a cert-manager
     # issuer); k8s-ee.yaml cannot override them
@@ -66,7 +66,7 @@ CONTROLLERS = ("traefik", "ingress-nginx", "none")
 _CONTROLLER_OF_CLASS = {"traefik": "traefik", "nginx": "ingress-nginx"}
 TRAEFIK = "traefik.ingress.kubernetes.io/"
 NGINX = "nginx.ingress.kubernetes.io/"
-# ingress-nginx: the ConfigMap of response headers its `custom-headers` annotation names (in the environment's namespace)
+# ingress-nginx: the environment's ConfigMap of response headers, named by its `custom-headers` annotation
 RESPONSE_HEADERS = "app-response-headers"
 
 
