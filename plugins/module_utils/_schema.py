@@ -380,7 +380,19 @@ SCHEMA = json.loads(
        },
        {
         "not": {
-         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/([Mm][Ii][Rr][Rr][Oo][Rr]-.*|[Pp][Ee][Rr][Mm][Aa][Nn][Ee][Nn][Tt]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt].*|[Tt][Ee][Mm][Pp][Oo][Rr][Aa][Ll]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt].*)$",
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Mm][Ii][Rr][Rr][Oo][Rr]-.*$",
+         "x-rule": "is not allowed (it sends requests elsewhere, or turns the preview host into an open redirect); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Pp][Ee][Rr][Mm][Aa][Nn][Ee][Nn][Tt]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt].*$",
+         "x-rule": "is not allowed (it sends requests elsewhere, or turns the preview host into an open redirect); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Tt][Ee][Mm][Pp][Oo][Rr][Aa][Ll]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt].*$",
          "x-rule": "is not allowed (it sends requests elsewhere, or turns the preview host into an open redirect); remove it"
         }
        },
