@@ -2,9 +2,10 @@
 control plane of its own, started for this module without the traefik.io CRDs (every other upstream CRD is there).
 
 docs/platform.md, "Other ingress controllers": without middlewares.traefik.io pr_up renders no Middleware and names
-none; with settings for ingress-nginx the Ingress carries its redirect annotation and names the ConfigMap of
-response headers, and role platform's admission policy accepts exactly that from the CI identity and refuses
-snippets and the other ingress-nginx keys an environment must not set."""
+none, and pr_down, status and cleanup work as anywhere; with settings for ingress-nginx the Ingress carries its
+redirect annotation and names the ConfigMap of response headers, and role platform's admission policy accepts
+exactly that from the CI identity and refuses snippets and the other ingress-nginx keys an environment must not
+set."""
 
 import json
 import sys
@@ -12,7 +13,7 @@ import sys
 import pytest
 import yaml
 from conftest import Playbooks
-from harness import ensure_priority_classes
+from harness import ensure_priority_classes, wait_until_gone
 from localcluster import LocalCluster
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
@@ -83,6 +84,21 @@ def test_pr_up_and_pr_down_with_the_default_settings(runs, admin, tmp_path):
     down = runs.run("pr_down", k8s_ee_pr_number=901)
     assert down.rc == 0, down
     assert admin.get("Namespace", "shop-pr-901") is None
+
+
+def test_status_and_cleanup_without_traefik_crds(runs, admin, github, tmp_path):
+    up = runs.run("pr_up", k8s_ee_pr_number=903, k8s_ee_config_path=_config(tmp_path, 903))
+    assert up.rc == 0, up
+    status = runs.run("status", k8s_ee_status_format="json")
+    assert status.rc == 0, status
+    assert "shop-pr-903" in [row["namespace"] for row in json.loads(status.task("Print them")["msg"])]
+    github.set_pull("acme/shop", 903, state="closed", closed_at="2026-01-01T00:00:00Z")
+    cleanup = runs.run("cleanup")
+    assert cleanup.rc == 0, cleanup
+    summary = json.loads(cleanup.task("Print the summary")["msg"])
+    assert summary["deleted"] == [{"namespace": "shop-pr-903", "reason": "closed"}], summary
+    wait_until_gone(admin, ["shop-pr-903"])  # cleanup issues the deletion without waiting for it
+    assert admin.get("Namespace", "shop-pr-903") is None
 
 
 @pytest.fixture(scope="module")
