@@ -230,6 +230,12 @@ class _Up:
             self.objects.insert(1, self.binding)
             self.frame += 1
         self.warnings = guard_quota_shrink(kube, request.namespace, self.quota_obj) if self.live_ns else []
+        if self.controller == "traefik" and request.config["ingress"]["enabled"] and not self.traefik_middleware:
+            self.warnings.append(
+                "the cluster serves no middlewares.traefik.io, so the preview is not marked noindex (X-Robots-Tag); "
+                "install Traefik's CRDs, or set settings.ingress_controller for the controller in use "
+                '(docs/platform.md, "Other ingress controllers")'
+            )
         self.kept = {_naming.ANNOTATION_CREATED: self.annotations.get(_naming.ANNOTATION_CREATED) or now}
         if self.annotations.get(_naming.ANNOTATION_READY):
             self.kept[_naming.ANNOTATION_READY] = self.annotations[_naming.ANNOTATION_READY]

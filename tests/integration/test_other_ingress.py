@@ -78,6 +78,7 @@ def test_pr_up_and_pr_down_with_the_default_settings(runs, admin, tmp_path):
     annotations = ingress["metadata"]["annotations"]
     assert annotations["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
     assert "traefik.ingress.kubernetes.io/router.middlewares" not in annotations
+    assert "the cluster serves no middlewares.traefik.io, so the preview is not marked noindex" in up.stdout
     assert admin.get("Deployment", "app", "shop-pr-901")["status"]["availableReplicas"] == 1
     again = runs.run("pr_up", k8s_ee_pr_number=901, k8s_ee_config_path=_config(tmp_path, 901))
     assert again.rc == 0 and again.changed == 0, again

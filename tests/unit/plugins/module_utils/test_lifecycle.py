@@ -640,14 +640,20 @@ def test_up_on_a_cluster_without_traefik_s_middleware_kind():
     annotations = kube.get("Ingress", "app", NS)["metadata"]["annotations"]
     assert "traefik.ingress.kubernetes.io/router.middlewares" not in annotations
     assert kube.discovered == ["traefik.io/v1alpha1"]
+    assert [w for w in result["warnings"] if "not marked noindex" in w] == [
+        "the cluster serves no middlewares.traefik.io, so the preview is not marked noindex (X-Robots-Tag); install "
+        "Traefik's CRDs, or set settings.ingress_controller for the controller in use (docs/platform.md, \"Other "
+        'ingress controllers")'
+    ]
     again = _lifecycle.up(kube, _request({}), clock=Clock(), sleep=lambda s: None)
     assert again["changed"] is False
 
 
 def test_up_with_traefik_s_middleware_kind_and_with_another_controller():
     kube = FakeKube()
-    _lifecycle.up(kube, _request({}), clock=Clock(), sleep=lambda s: None)
+    result = _lifecycle.up(kube, _request({}), clock=Clock(), sleep=lambda s: None)
     assert kube.get("Middleware", "app", NS) is not None
+    assert not [w for w in result["warnings"] if "noindex" in w]
     other = FakeKube()
     request = _request({})
     request.settings = {"ingress_class": "nginx"}
