@@ -9,12 +9,14 @@ import base64
 import copy
 import itertools
 
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError, comparable
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KINDS, KubeError, comparable
 
 
 class FakeKube:
-    def __init__(self, ready=True, logs=None):
+    def __init__(self, ready=True, logs=None, absent=()):
         self.objects: dict[tuple, dict] = {}
+        self.absent = set(absent)  # kinds whose CRD the cluster does not have: discovery misses them, writes 404
+        self.discovered: list[str] = []  # the API group versions asked for in discovery
         self.ready = ready
         self.logs = logs or {}  # (pod, container) -> text
         self.before: dict[tuple, callable] = {}  # (verb, kind, name) -> called once before that request
@@ -64,16 +66,29 @@ class FakeKube:
         if hook:
             hook(self)
 
+    def _served(self, kind):
+        if kind in self.absent:
+            raise KubeError(404, "NotFound", "the server could not find the requested resource")
+
     # ---- the Kube interface
+
+    def serves(self, kind):
+        api_version = KINDS[kind][0]
+        if api_version not in self.discovered:
+            self.requests += 1
+            self.discovered.append(api_version)
+        return kind not in self.absent
 
     def get(self, kind, name, namespace=None):
         self.requests += 1
+        self._served(kind)
         self._hook("get", kind, name)
         found = self.objects.get(self.key(kind, name, namespace))
         return copy.deepcopy(found) if found else None
 
     def list(self, kind, namespace=None, label_selector=None, field_selector=None):
         self.requests += 1
+        self._served(kind)
         wanted = dict(part.split("=", 1) for part in label_selector.split(",")) if label_selector else {}
         out = []
         for (k, ns, _name), obj in self.objects.items():
@@ -103,6 +118,7 @@ class FakeKube:
     def apply(self, obj, dry_run=False):
         self.requests += 1
         self._hook("apply", obj)
+        self._served(obj["kind"])
         meta = obj["metadata"]
         key = self.key(obj["kind"], meta["name"], meta.get("namespace"))
         live = self.objects.get(key)

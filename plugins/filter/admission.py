@@ -9,9 +9,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _admission
 
 
-def admission_parameters(settings, api_service=None):
+def admission_parameters(settings, api_service=None, traefik_middleware=True):
     try:
-        return _admission.parameters(settings, api_service)
+        return _admission.parameters(settings, api_service, bool(traefik_middleware))
     except _admission.AdmissionSettingsError as exc:
         raise AnsibleFilterError(f"admission_parameters: {exc}") from exc
 

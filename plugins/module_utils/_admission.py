@@ -22,6 +22,8 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import QUOT
 # The settings of pr_up that shape what admission allows (the rest, e.g. app_run_as_user, do not).
 SETTINGS = (
     "ingress_class",
+    "ingress_controller",
+    "ingress_annotations",
     "ingress_namespace",
     "ingress_pod_labels",
     "tls_cert_resolver",
@@ -55,9 +57,12 @@ MIDDLEWARE_KINDS = (
     "inFlightReq",
 )
 
-TRAEFIK = "traefik.ingress.kubernetes.io/"
-# Ingress annotations Traefik reads that choose where and how the router listens, which TLS it uses and what it calls.
-# Each must be what pr_up renders: equal to its value where pr_up sets it, absent where it does not.
+TRAEFIK = _render.TRAEFIK
+NGINX = _render.NGINX
+# Ingress annotations Traefik reads that choose where and how the router listens, which TLS it uses and what it calls,
+# and those ingress-nginx reads for the HTTPS redirect and the response headers (noindex). Each must be what pr_up
+# renders: equal to its value where pr_up sets it, absent where it does not. The keys of settings.ingress_annotations
+# are governed, too.
 INGRESS_GOVERNED = tuple(
     TRAEFIK + key
     for key in (
@@ -68,10 +73,18 @@ INGRESS_GOVERNED = tuple(
         "router.middlewares",
         "service.serverstransport",
     )
+) + tuple(NGINX + key for key in ("force-ssl-redirect", "custom-headers"))
+# Key prefixes pr_up never renders (unless settings.ingress_annotations names the key): extra certificate domains for
+# Traefik's resolver, switching off access logs, metrics and tracing of the router; for ingress-nginx, TLS settings
+# (ssl-redirect, ssl-passthrough, ciphers), calls to addresses and Secrets of other namespaces (auth-*, proxy-ssl-*),
+# copies of requests (mirror-*), redirects elsewhere and other hosts (server-alias). A key holding "snippet" (any
+# controller's configuration snippets) is refused by the policy itself.
+_NGINX_REFUSED = ("ssl-", "auth-", "proxy-ssl-", "mirror-", "permanent-redirect", "temporal-redirect", "server-alias")
+INGRESS_REFUSED_PREFIXES = (
+    TRAEFIK + "router.tls.domains.",
+    TRAEFIK + "router.observability.",
+    *(NGINX + key for key in _NGINX_REFUSED),
 )
-# Key prefixes pr_up never renders: extra certificate domains for the resolver, switching off access logs, metrics and
-# tracing of the router.
-INGRESS_REFUSED_PREFIXES = (TRAEFIK + "router.tls.domains.", TRAEFIK + "router.observability.")
 # The legacy class annotation (an Ingress could otherwise pick another controller).
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 # On a Service, Traefik reads the ServersTransport (backend TLS settings, client certificates) from this annotation.
@@ -108,6 +121,15 @@ def _check(merged: dict) -> None:
         fail("operator_namespaces", f"a mapping of {', '.join(sorted(_databases.OPERATOR_NAMESPACES))} to namespaces")
     if not isinstance(merged["internet_egress"], bool):
         fail("internet_egress", "true or false")
+    try:
+        _render.ingress_controller(merged)
+    except _render.SettingsError as exc:
+        raise AdmissionSettingsError(str(exc).removeprefix("settings.")) from None
+    annotations = merged["ingress_annotations"]
+    if not isinstance(annotations, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in annotations.items()
+    ):
+        fail("ingress_annotations", "a mapping of annotation names to strings (quote numbers and booleans)")
 
 
 def settings(overrides: dict | None) -> dict:
@@ -155,8 +177,9 @@ def api_service_addresses(service: dict | None) -> list[dict]:
     return [{"cidr": _render._host_cidr(ip), "port": int(port["port"])} for ip in ips for port in spec["ports"]]
 
 
-def parameters(overrides: dict | None, api_service: dict | None = None) -> dict:
-    """Everything the policies compare against (see the module docstring)."""
+def parameters(overrides: dict | None, api_service: dict | None = None, traefik_middleware: bool = True) -> dict:
+    """Everything the policies compare against (see the module docstring). `traefik_middleware`: whether the cluster
+    serves Traefik's Middleware kind, which decides whether pr_up names one on the Ingress."""
     merged = settings(overrides)
     config = largest_config()  # every database enabled, so every operator rule is rendered
     rendered = {p["metadata"]["name"]: p["spec"] for p in _render.network_policies(_NAMESPACE, config, merged, [])}
@@ -169,9 +192,10 @@ def parameters(overrides: dict | None, api_service: dict | None = None) -> dict:
     dns_rule = next(rule for rule in egress if "namespaceSelector" in rule["to"][0])
     internet = [rule["to"][0] for rule in egress if "ipBlock" in rule["to"][0]]
     config["ingress"]["annotations"] = {}
-    _middleware, ingress = _render._ingress(_NAMESPACE, config, f"{_NAMESPACE}.example.com", merged)
+    ingress = _render._ingress(_NAMESPACE, config, f"{_NAMESPACE}.example.com", merged, traefik_middleware)[-1]
     annotations = ingress["metadata"]["annotations"]
-    expected = {key: annotations[key] for key in INGRESS_GOVERNED if key in annotations}
+    governed = list(INGRESS_GOVERNED) + [key for key in merged["ingress_annotations"] if key not in INGRESS_GOVERNED]
+    expected = {key: annotations[key] for key in governed if key in annotations}
     expected_cel = "{" + ", ".join(f"{json.dumps(k)}: {_with_namespace(v)}" for k, v in expected.items()) + "}"
     return {
         "settings": merged,
@@ -192,7 +216,7 @@ def parameters(overrides: dict | None, api_service: dict | None = None) -> dict:
         },
         "ingress": {
             "class": merged["ingress_class"],
-            "governed": list(INGRESS_GOVERNED),
+            "governed": governed,
             "expected_cel": expected_cel,
             "refused_prefixes": list(INGRESS_REFUSED_PREFIXES),
             "class_annotation": INGRESS_CLASS_ANNOTATION,

@@ -97,6 +97,7 @@ class Kube:
         self.host = configuration.host.rstrip("/")
         self.http = urllib3.PoolManager(num_pools=2, maxsize=4, **options)
         self.requests = 0
+        self._discovered: dict[str, frozenset] = {}
 
     # ---- raw
 
@@ -147,6 +148,24 @@ class Kube:
         if status >= 400:
             raise KubeError(status, decoded.get("reason", ""), decoded.get("message") or f"HTTP {status}", decoded)
         return decoded
+
+    # ---- discovery
+
+    def serves(self, kind: str) -> bool:
+        """Whether the API server serves `kind` (a custom resource's CRD may be absent, e.g. Traefik's Middleware on
+        a cluster with another ingress controller). One discovery request per API group version, kept for the life
+        of this client (one run)."""
+        api_version, plural, _namespaced = KINDS[kind]
+        if api_version not in self._discovered:
+            path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+            try:
+                resources = self.request("GET", path).get("resources") or []
+            except KubeError as exc:
+                if exc.status != 404:
+                    raise
+                resources = []
+            self._discovered[api_version] = frozenset(r.get("name") for r in resources if isinstance(r, dict))
+        return plural in self._discovered[api_version]
 
     # ---- objects
 

@@ -185,7 +185,13 @@ class _Up:
         request = self.request
         self.quota_hard = env_quota(request.config)
         settings = _render.effective_settings(request.settings)
-        refused = env_from_problems(request.config, settings)
+        try:
+            self.controller = _render.ingress_controller(settings)
+        except _render.SettingsError as exc:
+            raise LifecycleError("preflight", str(exc)) from None
+        refused = env_from_problems(request.config, settings) + _render.ingress_annotation_problems(
+            request.config, settings
+        )
         if refused:
             raise LifecycleError("preflight", "; ".join(refused))
         if self.kube.get("PriorityClass", settings["priority_class"]) is None:
@@ -211,6 +217,10 @@ class _Up:
         now = now_rfc3339(self.wall)
         self.pr = {**request.pr, "now": self.annotations.get(_naming.ANNOTATION_UPDATED) or now}
         self.endpoints = api_endpoints(kube)
+        # Traefik's Middleware only where the cluster serves the kind: one discovery request, only for Traefik
+        self.traefik_middleware = (
+            self.controller == "traefik" and request.config["ingress"]["enabled"] and kube.serves("Middleware")
+        )
         self.objects = self.rendered(self.creds)
         # the namespace and what frames it go first; the credentials are settled inside it before anything uses them
         self.frame = next(i for i, obj in enumerate(self.objects) if obj["kind"] not in FRAME_KINDS)
@@ -220,6 +230,12 @@ class _Up:
             self.objects.insert(1, self.binding)
             self.frame += 1
         self.warnings = guard_quota_shrink(kube, request.namespace, self.quota_obj) if self.live_ns else []
+        if self.controller == "traefik" and request.config["ingress"]["enabled"] and not self.traefik_middleware:
+            self.warnings.append(
+                "the cluster serves no middlewares.traefik.io, so the preview is not marked noindex (X-Robots-Tag); "
+                "install Traefik's CRDs, or set settings.ingress_controller for the controller in use "
+                '(docs/platform.md, "Other ingress controllers")'
+            )
         self.kept = {_naming.ANNOTATION_CREATED: self.annotations.get(_naming.ANNOTATION_CREATED) or now}
         if self.annotations.get(_naming.ANNOTATION_READY):
             self.kept[_naming.ANNOTATION_READY] = self.annotations[_naming.ANNOTATION_READY]
@@ -237,6 +253,7 @@ class _Up:
             request.settings,
             self.endpoints,
             creds,
+            self.traefik_middleware,
         )
 
     def apply_frame(self) -> None:

@@ -35,6 +35,13 @@ PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/1
 # The operator settings (`k8s_ee_settings`, docs/pr-lifecycle.md "Operator settings").
 DEFAULT_SETTINGS = {
     "ingress_class": "traefik",
+    # which controller serves ingress_class, so which annotations keep previews HTTPS-only and noindex
+    # (docs/platform.md, "Other ingress controllers"): traefik, ingress-nginx or none; empty: traefik for class
+    # traefik, ingress-nginx for class nginx, none for any other class
+    "ingress_controller": "",
+    # annotations the platform puts on every environment's Ingress besides the controller's own (e.g. a cert-manager
+    # issuer); k8s-ee.yaml cannot override them
+    "ingress_annotations": {},
     "ingress_namespace": "kube-system",
     "ingress_pod_labels": {"app.kubernetes.io/name": "traefik"},
     "tls_cert_resolver": "letsencrypt",
@@ -51,6 +58,51 @@ DEFAULT_SETTINGS = {
     # the app runs as this non-root user whatever the image's USER is (runAsNonRoot needs a numeric user)
     "app_run_as_user": 10001,
 }
+
+
+# What every preview answers with: search engines keep previews out of their indexes.
+NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
+CONTROLLERS = ("traefik", "ingress-nginx", "none")
+_CONTROLLER_OF_CLASS = {"traefik": "traefik", "nginx": "ingress-nginx"}
+TRAEFIK = "traefik.ingress.kubernetes.io/"
+NGINX = "nginx.ingress.kubernetes.io/"
+# ingress-nginx: the environment's ConfigMap of response headers, named by its `custom-headers` annotation
+RESPONSE_HEADERS = "app-response-headers"
+
+
+class SettingsError(ValueError):
+    """An operator setting pr_up cannot use; the message names the setting, the value and the fix."""
+
+
+def ingress_controller(settings: dict) -> str:
+    """The controller whose annotations the Ingress carries: settings.ingress_controller, or the one of the class."""
+    chosen = settings.get("ingress_controller") or _CONTROLLER_OF_CLASS.get(settings["ingress_class"], "none")
+    if chosen not in CONTROLLERS:
+        raise SettingsError(
+            f"settings.ingress_controller: {chosen!r} is not valid: must be one of {', '.join(CONTROLLERS)} "
+            "(or empty to follow ingress_class); set none for another controller and give its annotations in "
+            "settings.ingress_annotations"
+        )
+    return chosen
+
+
+def ingress_annotation_problems(config: dict, settings: dict) -> list[str]:
+    """k8s-ee.yaml's ingress.annotations may not name an annotation of settings.ingress_annotations (the schema
+    refuses the controllers' own; these are the operator's, known only at run time)."""
+    platform = settings.get("ingress_annotations") or {}
+    if not isinstance(platform, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in platform.items()
+    ):
+        return [
+            f"settings.ingress_annotations: {platform!r} is not valid: must be a mapping of annotation names to "
+            "strings (quote numbers and booleans)"
+        ]
+    wanted = {key.lower() for key in platform}
+    return [
+        f"ingress.annotations.{key}: is set by the platform (settings.ingress_annotations); remove it"
+        for key in (config.get("ingress") or {}).get("annotations") or {}
+        if key.lower() in wanted
+    ]
 
 
 def effective_settings(settings: dict | None) -> dict:
@@ -256,25 +308,46 @@ def _app(namespace: str, config: dict, pr: dict, image: str, url: str, settings:
     return objects
 
 
-def _ingress(namespace: str, config: dict, host: str, settings: dict) -> list[dict]:
-    annotations = {
-        "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
-        "traefik.ingress.kubernetes.io/router.tls": "true",
-        "traefik.ingress.kubernetes.io/router.middlewares": f"{namespace}-app@kubernetescrd",
-    }
+def _ingress(namespace: str, config: dict, host: str, settings: dict, traefik_middleware: bool = True) -> list[dict]:
+    """The Ingress and what makes it HTTPS-only and noindex for the controller in use (docs/platform.md, "Other ingress
+    controllers"): Traefik's router annotations and, where the cluster serves Traefik's Middleware kind
+    (`traefik_middleware`), a headers Middleware; for ingress-nginx its redirect annotation and a ConfigMap of
+    response headers; for any other controller only settings.ingress_annotations. The operator's annotations win over
+    k8s-ee.yaml's, which the schema keeps off the controllers' own."""
+    controller = ingress_controller(settings)
+    annotations = dict(config["ingress"]["annotations"])
     tls = {"hosts": [host]}
     if settings["tls_secret"]:
         tls["secretName"] = settings["tls_secret"]
-    elif settings["tls_cert_resolver"]:
-        annotations["traefik.ingress.kubernetes.io/router.tls.certresolver"] = settings["tls_cert_resolver"]
-    annotations.update(config["ingress"]["annotations"])
-    return [
-        {
-            "apiVersion": "traefik.io/v1alpha1",
-            "kind": "Middleware",
-            "metadata": meta("app", namespace, "app"),
-            "spec": {"headers": {"customResponseHeaders": {"X-Robots-Tag": "noindex, nofollow"}}},
-        },
+    objects = []
+    if controller == "traefik":
+        annotations[TRAEFIK + "router.entrypoints"] = "websecure"
+        annotations[TRAEFIK + "router.tls"] = "true"
+        if traefik_middleware:
+            annotations[TRAEFIK + "router.middlewares"] = f"{namespace}-app@kubernetescrd"
+            objects.append(
+                {
+                    "apiVersion": "traefik.io/v1alpha1",
+                    "kind": "Middleware",
+                    "metadata": meta("app", namespace, "app"),
+                    "spec": {"headers": {"customResponseHeaders": dict(NOINDEX)}},
+                }
+            )
+        if not settings["tls_secret"] and settings["tls_cert_resolver"]:
+            annotations[TRAEFIK + "router.tls.certresolver"] = settings["tls_cert_resolver"]
+    elif controller == "ingress-nginx":
+        annotations[NGINX + "force-ssl-redirect"] = "true"
+        annotations[NGINX + "custom-headers"] = f"{namespace}/{RESPONSE_HEADERS}"
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": meta(RESPONSE_HEADERS, namespace, "app"),
+                "data": dict(NOINDEX),
+            }
+        )
+    annotations.update(settings.get("ingress_annotations") or {})
+    objects.append(
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
@@ -297,8 +370,9 @@ def _ingress(namespace: str, config: dict, host: str, settings: dict) -> list[di
                     }
                 ],
             },
-        },
-    ]
+        }
+    )
+    return objects
 
 
 def _service_monitor(namespace: str, config: dict) -> dict:
@@ -327,8 +401,10 @@ def render(
     settings: dict,
     api_endpoints: list[dict],
     creds: dict[str, dict[str, str]],
+    traefik_middleware: bool = True,
 ) -> list[dict]:
-    """Every object of the environment, in apply order (docs/pr-lifecycle.md, "What pr_up does", step 3)."""
+    """Every object of the environment, in apply order (docs/pr-lifecycle.md, "What pr_up does", step 3).
+    `traefik_middleware`: whether the cluster serves Traefik's Middleware kind (see `_ingress`)."""
     settings = effective_settings(settings)
     url = f"https://{host}"
     objects = [
@@ -346,7 +422,7 @@ def render(
     objects += [o for o in database_objects if o["kind"] != "Secret"]
     objects += _app(namespace, config, pr, image, url, settings)
     if config["ingress"]["enabled"]:
-        objects += _ingress(namespace, config, host, settings)
+        objects += _ingress(namespace, config, host, settings, traefik_middleware)
     if config["metrics"]["enabled"]:
         objects.append(_service_monitor(namespace, config))
     return objects

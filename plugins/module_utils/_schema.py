@@ -328,7 +328,7 @@ SCHEMA = json.loads(
      "default": true
     },
     "annotations": {
-     "description": "Merged over the platform's default Ingress annotations.",
+     "description": "Merged into the Ingress; the annotations the platform sets for its ingress controller win (docs/configuration.md).",
      "type": "object",
      "default": {},
      "maxProperties": 50,
@@ -352,6 +352,54 @@ SCHEMA = json.loads(
         "not": {
          "pattern": "^traefik\\.ingress\\.kubernetes\\.io/[Ss][Ee][Rr][Vv][Ii][Cc][Ee]\\.[Ss][Ee][Rr][Vv][Ee][Rr][Ss][Tt][Rr][Aa][Nn][Ss][Pp][Oo][Rr][Tt]$",
          "x-rule": "is not allowed (a ServersTransport holds the platform's TLS settings and client certificates); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/([Ff][Oo][Rr][Cc][Ee]-[Ss][Ss][Ll]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt]|[Ss][Ss][Ll]-.*)$",
+         "x-rule": "is set by the platform (HTTPS only, with its certificate and TLS settings); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Cc][Uu][Ss][Tt][Oo][Mm]-[Hh][Ee][Aa][Dd][Ee][Rr][Ss]$",
+         "x-rule": "is set by the platform (its response headers mark previews noindex); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^.*[Ss][Nn][Ii][Pp][Pp][Ee][Tt].*$",
+         "x-rule": "is not allowed (a snippet writes the ingress controller's own configuration, which every preview shares); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/([Aa][Uu][Tt][Hh]-.*|[Pp][Rr][Oo][Xx][Yy]-[Ss][Ss][Ll]-.*)$",
+         "x-rule": "is not allowed (it makes the ingress controller call an address or read Secrets, also of other namespaces); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Mm][Ii][Rr][Rr][Oo][Rr]-.*$",
+         "x-rule": "is not allowed (it sends requests elsewhere, or turns the preview host into an open redirect); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Pp][Ee][Rr][Mm][Aa][Nn][Ee][Nn][Tt]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt].*$",
+         "x-rule": "is not allowed (it sends requests elsewhere, or turns the preview host into an open redirect); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Tt][Ee][Mm][Pp][Oo][Rr][Aa][Ll]-[Rr][Ee][Dd][Ii][Rr][Ee][Cc][Tt].*$",
+         "x-rule": "is not allowed (it sends requests elsewhere, or turns the preview host into an open redirect); remove it"
+        }
+       },
+       {
+        "not": {
+         "pattern": "^nginx\\.ingress\\.kubernetes\\.io/[Ss][Ee][Rr][Vv][Ee][Rr]-[Aa][Ll][Ii][Aa][Ss]$",
+         "x-rule": "is not allowed (a preview serves only its own host); remove it"
         }
        }
       ]

@@ -318,8 +318,11 @@ class LocalCluster:
         log=None,
         real_node: bool = False,
         edge: bool = False,
+        without_crds: tuple[str, ...] = (),
     ):
         self.workdir = pathlib.Path(workdir).resolve()
+        # API groups whose upstream CRDs are left out (a cluster without Traefik: ("traefik.io",))
+        self.without_crds = tuple(without_crds)
         self.nodes = nodes
         self.node_cpu = node_cpu
         self.node_memory = node_memory
@@ -728,6 +731,8 @@ class LocalCluster:
         names = []
         for path in files:
             crd = yaml.safe_load(path.read_text())
+            if crd["spec"]["group"] in self.without_crds:
+                continue
             ext.create_custom_resource_definition(crd)
             names.append(crd["metadata"]["name"])
         deadline = time.monotonic() + 60

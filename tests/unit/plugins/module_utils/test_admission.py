@@ -98,3 +98,49 @@ def test_preserve_bound_is_the_preserve_commands_maximum_plus_clock_skew():
     from ansible_collections.k8s_ee.platform.plugins.module_utils._preserve import MAX_HOURS
 
     assert _admission.parameters({}, SERVICE)["preserve"] == {"max_hours": MAX_HOURS, "bound": f"{MAX_HOURS}h5m"}
+
+
+def test_ingress_annotations_without_traefik_s_middleware_kind():
+    """Where the cluster serves no middlewares.traefik.io, pr_up names no Middleware, so the policy requires none and
+    still refuses one (router.middlewares stays governed: expected absent)."""
+    ingress = _admission.parameters({}, SERVICE, traefik_middleware=False)["ingress"]
+    assert "router.middlewares" not in ingress["expected_cel"]
+    assert "traefik.ingress.kubernetes.io/router.middlewares" in ingress["governed"]
+
+
+def test_ingress_annotations_for_ingress_nginx_and_the_operator_s_own():
+    settings = {"ingress_class": "nginx", "ingress_annotations": {"cert-manager.io/cluster-issuer": "le"}}
+    ingress = _admission.parameters(settings, SERVICE)["ingress"]
+    assert ingress["class"] == "nginx"
+    assert ingress["expected_cel"] == (
+        '{"nginx.ingress.kubernetes.io/force-ssl-redirect": "true", '
+        '"nginx.ingress.kubernetes.io/custom-headers": "" + namespaceObject.metadata.name + "/app-response-headers", '
+        '"cert-manager.io/cluster-issuer": "le"}'
+    )
+    assert "cert-manager.io/cluster-issuer" in ingress["governed"]
+    for prefix in ("ssl-", "auth-", "proxy-ssl-", "mirror-", "permanent-redirect", "server-alias"):
+        assert "nginx.ingress.kubernetes.io/" + prefix in ingress["refused_prefixes"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"ingress_controller": "contour"},
+            "ingress_controller: 'contour' is not valid: must be one of traefik, ingress-nginx, none",
+        ),
+        (
+            {"ingress_annotations": {"cert-manager.io/cluster-issuer": True}},
+            "ingress_annotations: {'cert-manager.io/cluster-issuer': True} is not valid: must be a mapping of "
+            "annotation names to strings (quote numbers and booleans)",
+        ),
+        (
+            {"ingress_annotations": ["a"]},
+            "ingress_annotations: ['a'] is not valid: must be a mapping of annotation names to strings",
+        ),
+    ],
+)
+def test_ingress_settings_are_checked(settings, message):
+    with pytest.raises(_admission.AdmissionSettingsError) as raised:
+        _admission.parameters(settings, SERVICE)
+    assert str(raised.value).startswith(message)

@@ -629,3 +629,61 @@ def test_down_leaves_the_pods_to_the_namespace_controller_when_it_may_not_delete
     ticks = iter(range(10**6))
     result = _lifecycle.down(kube, NS, "acme/shop", timeout=60, clock=lambda: next(ticks), sleep=lambda s: None)
     assert result["state"] == "deleted"
+
+
+def test_up_on_a_cluster_without_traefik_s_middleware_kind():
+    """pr_up asks discovery once whether middlewares.traefik.io is served; without it, no Middleware is applied (the
+    fake answers 404 to a write of it, as the API server does) and the Ingress names none."""
+    kube = FakeKube(absent={"Middleware"})
+    result = _lifecycle.up(kube, _request({}), clock=Clock(), sleep=lambda s: None)
+    assert "Middleware" not in [o["kind"] for o in result["objects"]]
+    annotations = kube.get("Ingress", "app", NS)["metadata"]["annotations"]
+    assert "traefik.ingress.kubernetes.io/router.middlewares" not in annotations
+    assert kube.discovered == ["traefik.io/v1alpha1"]
+    assert [w for w in result["warnings"] if "not marked noindex" in w] == [
+        "the cluster serves no middlewares.traefik.io, so the preview is not marked noindex (X-Robots-Tag); install "
+        "Traefik's CRDs, or set settings.ingress_controller for the controller in use (docs/platform.md, \"Other "
+        'ingress controllers")'
+    ]
+    again = _lifecycle.up(kube, _request({}), clock=Clock(), sleep=lambda s: None)
+    assert again["changed"] is False
+
+
+def test_up_with_traefik_s_middleware_kind_and_with_another_controller():
+    kube = FakeKube()
+    result = _lifecycle.up(kube, _request({}), clock=Clock(), sleep=lambda s: None)
+    assert kube.get("Middleware", "app", NS) is not None
+    assert not [w for w in result["warnings"] if "noindex" in w]
+    other = FakeKube()
+    request = _request({})
+    request.settings = {"ingress_class": "nginx"}
+    _lifecycle.up(other, request, clock=Clock(), sleep=lambda s: None)
+    assert other.discovered == []  # no question about Traefik for another controller
+    assert other.get("ConfigMap", "app-response-headers", NS)["data"] == {"X-Robots-Tag": "noindex, nofollow"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "config", "message"),
+    [
+        (
+            {"ingress_controller": "nginx"},
+            {},
+            "settings.ingress_controller: 'nginx' is not valid: must be one of traefik, ingress-nginx, none",
+        ),
+        (
+            {"ingress_annotations": {"cert-manager.io/cluster-issuer": "le"}},
+            {"ingress": {"annotations": {"cert-manager.io/cluster-issuer": "self-signed"}}},
+            "ingress.annotations.cert-manager.io/cluster-issuer: is set by the platform (settings.ingress_annotations)",
+        ),
+    ],
+)
+def test_up_refuses_ingress_settings_before_writing(settings, config, message):
+    kube = FakeKube()
+    request = _request({})
+    request.config = _config.normalise({"projectId": "shop", **config})
+    request.settings = settings
+    with pytest.raises(_errors.LifecycleError) as raised:
+        _lifecycle.up(kube, request, clock=Clock(), sleep=lambda s: None)
+    assert raised.value.step == "preflight"
+    assert message in str(raised.value)
+    assert kube.writes == []

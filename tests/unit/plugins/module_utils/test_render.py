@@ -236,3 +236,89 @@ def test_mongodb_runs_as_its_own_service_account_with_only_what_its_agent_needs(
     template = by(objects, "MongoDBCommunity", "mongodb")["spec"]["statefulSet"]["spec"]["template"]["spec"]
     assert template["serviceAccountName"] == "mongodb-database"
     assert "ServiceAccount" not in {o["kind"] for o in render({"databases": {"postgresql": True}})}
+
+
+def test_ingress_without_traefik_s_middleware_kind():
+    """A cluster that does not serve middlewares.traefik.io: no Middleware, and no annotation naming one."""
+    config = _config.normalise({"projectId": "shop"})
+    objects = _render.render(
+        "shop-pr-7", config, PR, IMAGE, "shop-pr-7.example.com", {}, ENDPOINTS, {}, traefik_middleware=False
+    )
+    assert "Middleware" not in {o["kind"] for o in objects}
+    annotations = by(objects, "Ingress", "app")["metadata"]["annotations"]
+    assert "traefik.ingress.kubernetes.io/router.middlewares" not in annotations
+    assert annotations["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
+
+
+def test_ingress_for_ingress_nginx():
+    """HTTPS redirect by annotation; X-Robots-Tag from a ConfigMap of the namespace through custom-headers (no
+    snippet: ingress-nginx refuses snippet annotations by default)."""
+    for settings in ({"ingress_class": "nginx"}, {"ingress_class": "public", "ingress_controller": "ingress-nginx"}):
+        objects = render({"ingress": {"annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "8m"}}}, settings)
+        kinds = [o["kind"] for o in objects]
+        assert "Middleware" not in kinds
+        ingress = by(objects, "Ingress", "app")
+        assert ingress["spec"]["ingressClassName"] == settings["ingress_class"]
+        assert ingress["metadata"]["annotations"] == {
+            "nginx.ingress.kubernetes.io/proxy-body-size": "8m",
+            "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+            "nginx.ingress.kubernetes.io/custom-headers": "shop-pr-7/app-response-headers",
+        }
+        headers = by(objects, "ConfigMap", "app-response-headers")
+        assert headers["data"] == {"X-Robots-Tag": "noindex, nofollow"}
+        assert kinds.index("ConfigMap", kinds.index("Service")) < kinds.index("Ingress")
+
+
+def test_ingress_for_another_controller_carries_only_the_operator_s_annotations():
+    settings = {
+        "ingress_class": "haproxy",
+        "ingress_annotations": {"haproxy.org/ssl-redirect": "true", "cert-manager.io/cluster-issuer": "le"},
+    }
+    objects = render({"ingress": {"annotations": {"haproxy.org/timeout-server": "5s"}}}, settings)
+    assert {o["kind"] for o in objects}.isdisjoint({"Middleware"})
+    assert "app-response-headers" not in {o["metadata"]["name"] for o in objects if o["kind"] == "ConfigMap"}
+    assert by(objects, "Ingress", "app")["metadata"]["annotations"] == {
+        "haproxy.org/timeout-server": "5s",
+        "haproxy.org/ssl-redirect": "true",
+        "cert-manager.io/cluster-issuer": "le",
+    }
+
+
+def test_the_operator_s_ingress_annotations_win_and_are_refused_in_k8s_ee_yaml():
+    settings = {"ingress_annotations": {"cert-manager.io/cluster-issuer": "le"}}
+    config = _config.normalise(
+        {"projectId": "shop", "ingress": {"annotations": {"cert-manager.io/Cluster-Issuer": "mine", "a/b": "c"}}}
+    )
+    assert _render.ingress_annotation_problems(config, settings) == [
+        "ingress.annotations.cert-manager.io/Cluster-Issuer: is set by the platform (settings.ingress_annotations); "
+        "remove it"
+    ]
+    config["ingress"]["annotations"] = {"cert-manager.io/cluster-issuer": "mine"}
+    ingress = _render._ingress("shop-pr-7", config, "h.example.com", _render.effective_settings(settings))[-1]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "le"
+    assert _render.ingress_annotation_problems(config, {"ingress_annotations": {"a": 1}}) == [
+        "settings.ingress_annotations: {'a': 1} is not valid: must be a mapping of annotation names to strings "
+        "(quote numbers and booleans)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "controller"),
+    [
+        ({}, "traefik"),
+        ({"ingress_class": "nginx"}, "ingress-nginx"),
+        ({"ingress_class": "nginx", "ingress_controller": "none"}, "none"),
+        ({"ingress_class": "traefik-public", "ingress_controller": "traefik"}, "traefik"),
+        ({"ingress_class": "alb"}, "none"),
+    ],
+)
+def test_ingress_controller(settings, controller):
+    assert _render.ingress_controller(_render.effective_settings(settings)) == controller
+
+
+def test_ingress_controller_unknown():
+    with pytest.raises(_render.SettingsError) as raised:
+        _render.ingress_controller(_render.effective_settings({"ingress_controller": "nginx"}))
+    assert str(raised.value).startswith(
+        "settings.ingress_controller: 'nginx' is not valid: must be one of traefik, ingress-nginx, none"
+    )
