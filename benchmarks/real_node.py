@@ -125,8 +125,9 @@ def memory(cluster: LocalCluster) -> dict:
     """What the node holds in memory, MiB, as proportional set size (pages two processes share counted once): its
     own processes (containerd, kubelet, kube-proxy, kube-router) and its pods' (shims, containers). The control plane,
     which shares the node's network namespace as on a k3s server, is left out."""
-    control_plane = {entry["pid"] for entry in cluster._state() if entry["name"] in CONTROL_PLANE}
-    own = {entry["pid"] for entry in cluster._state()} - control_plane
+    started = cluster._state()  # what the cluster started: the control plane and the node's own processes
+    control_plane = {entry["pid"] for entry in started if entry["name"] in CONTROL_PLANE}
+    own = {entry["pid"] for entry in started} - control_plane
     pss = {"node": {}, "pods": {}}
     for pid in cluster.real_node.node_processes():
         if pid in control_plane:
