@@ -29,7 +29,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
 from _playbook import playbook  # noqa: E402
-from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
+from harness import ensure_platform_prerequisites, install_helm_chart, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 from realnode import NODE_TAGS  # noqa: E402
 
@@ -158,7 +158,7 @@ def main() -> int:
     report = {"cluster_with_real_node_ready_seconds": round(time.monotonic() - started, 1)}
     try:
         bench = Bench(cluster, pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-bench-")))
-        ensure_priority_classes(bench.kube)
+        ensure_platform_prerequisites(bench.kube)
         bench.playbook(
             "role",
             0,
