@@ -111,7 +111,7 @@ def main() -> int:
 
     from fake_operators import FakeOperators
     from github_fake import FakeGitHub
-    from harness import ensure_priority_classes, playbook_env
+    from harness import ensure_platform_prerequisites, playbook_env
 
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
@@ -121,7 +121,7 @@ def main() -> int:
     baseline_samples = {"up": [], "up_again": [], "down": []}
     try:
         kube = Kube(kubeconfig=str(cluster.kubeconfig))
-        ensure_priority_classes(kube)
+        ensure_platform_prerequisites(kube)
         operators = FakeOperators(kube)
         operators.thread.start()
         work = pathlib.Path(tempfile.mkdtemp())

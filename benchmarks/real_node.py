@@ -37,7 +37,7 @@ sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO /
 
 from _playbook import playbook  # noqa: E402
 from edge import fetch, pebble_context  # noqa: E402
-from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
+from harness import ensure_platform_prerequisites, install_helm_chart, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 from realnode import NODE_TAGS  # noqa: E402
 
@@ -166,8 +166,9 @@ def memory(cluster: LocalCluster) -> dict:
     """What the node holds in memory, MiB, as proportional set size (pages two processes share counted once): its
     own processes (containerd, kubelet, kube-proxy, kube-router) and its pods' (shims, containers). The control plane,
     which shares the node's network namespace as on a k3s server, is left out."""
-    control_plane = {entry["pid"] for entry in cluster._state() if entry["name"] in CONTROL_PLANE}
-    own = {entry["pid"] for entry in cluster._state()} - control_plane
+    started = cluster._state()  # what the cluster started: the control plane and the node's own processes
+    control_plane = {entry["pid"] for entry in started if entry["name"] in CONTROL_PLANE}
+    own = {entry["pid"] for entry in started} - control_plane
     pss = {"node": {}, "pods": {}}
     for pid in cluster.real_node.node_processes():
         if pid in control_plane:
@@ -199,7 +200,7 @@ def main() -> int:
     report = {"cluster_with_real_node_ready_seconds": round(time.monotonic() - started, 1)}
     try:
         bench = Bench(cluster, pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-bench-")))
-        ensure_priority_classes(bench.kube)
+        ensure_platform_prerequisites(bench.kube)
         bench.playbook(
             "role",
             0,

@@ -24,7 +24,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
 from edge import fetch, pebble_context, wait_for  # noqa: E402
-from harness import ensure_priority_classes, install_helm_chart, playbook_env  # noqa: E402
+from harness import ensure_platform_prerequisites, install_helm_chart, playbook_env  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
@@ -80,7 +80,7 @@ def main() -> int:
     banner(f"local Kubernetes with a real node ready in {time.monotonic() - started:.1f}s")
     print(f"KUBECONFIG={cluster.kubeconfig}")
     kube = Kube(kubeconfig=str(cluster.kubeconfig))
-    ensure_priority_classes(kube)  # what site.yml's platform role installs
+    ensure_platform_prerequisites(kube)  # what site.yml's platform role installs
     work = pathlib.Path(tempfile.mkdtemp(prefix="k8s-ee-demo-"))
     (work / "allowlist.yaml").write_text("mode: allowlist\norganizations: [demo-org]\n")
     # what a workflow passes: the event's values as environment variables (docs/security.md), the operator's

@@ -141,6 +141,20 @@ class FakeKube:
         self.writes.append(("apply", obj["kind"], meta["name"]))
         return self._settle(self.put(wanted))
 
+    def update(self, obj):
+        """PUT: replaces the object when its resourceVersion is the live one (409 otherwise, as the API server)."""
+        self.requests += 1
+        self._hook("update", obj)
+        meta = obj["metadata"]
+        key = self.key(obj["kind"], meta["name"], meta.get("namespace"))
+        live = self.objects.get(key)
+        if live is None:
+            raise KubeError(404, "NotFound", f'{obj["kind"].lower()}s "{meta["name"]}" not found')
+        if meta.get("resourceVersion") != live["metadata"]["resourceVersion"]:
+            raise KubeError(409, "Conflict", "the object has been modified; apply your changes to the latest version")
+        self.writes.append(("update", obj["kind"], meta["name"]))
+        return self.put(obj)
+
     def whoami(self):
         return "kubernetes-admin"
 

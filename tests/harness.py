@@ -11,21 +11,24 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeE
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
-def ensure_priority_classes(kube) -> None:
-    """What the platform role installs and every environment pod names."""
+def ensure_platform_prerequisites(kube) -> None:
+    """What role platform installs and pr_up needs: the priority classes every environment pod names, and the
+    namespace `platform` of the capacity lock's Lease (pr_up creates the Lease where it may, as the cluster admin of
+    the tests does; role platform creates it on a server)."""
     for name, value in (("default-app", 100), ("platform-critical", 1000000)):
-        try:
-            kube.create(
-                {
-                    "apiVersion": "scheduling.k8s.io/v1",
-                    "kind": "PriorityClass",
-                    "metadata": {"name": name},
-                    "value": value,
-                }
-            )
-        except KubeError as exc:
-            if exc.status != 409:
-                raise
+        _create(
+            kube,
+            {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name}, "value": value},
+        )
+    _create(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "platform"}})
+
+
+def _create(kube, obj: dict) -> None:
+    try:
+        kube.create(obj)
+    except KubeError as exc:
+        if exc.status != 409:
+            raise
 
 
 def environment_namespace_object(

@@ -6,6 +6,7 @@ deadline, the health check."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._diagnose import namespace_secret_values, secured
 from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lease import Lock
 from ansible_collections.k8s_ee.platform.plugins.module_utils._quota import env_quota, guard_quota_shrink
 from ansible_collections.k8s_ee.platform.plugins.module_utils._readiness import (
     check_health,
@@ -76,6 +78,7 @@ def api_endpoints(kube) -> list[dict]:
 
 # Kinds that frame an environment: applied before its credentials are settled and its workloads applied.
 FRAME_KINDS = ("Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy")
+CAPACITY_LOCK = "k8s-ee-capacity"  # the Lease capacity admission holds (role platform creates it)
 
 
 def env_from_problems(config: dict, settings: dict) -> list[str]:
@@ -105,6 +108,7 @@ class UpRequest:
     health_check: bool = True
     health_url: str | None = None
     max_environments: int | None = None
+    lock_namespace: str = "platform"  # of the Lease CAPACITY_LOCK (role platform creates it)
     collect_logs: bool = True
     create: bool = True  # False: update an existing environment only (trigger: on-demand)
 
@@ -141,9 +145,10 @@ class _Up:
         if self.check_ownership() == "missing" and not self.request.create:
             return self.not_created()
         self.preflight()
-        self.admit()
-        self.render()
-        self.apply_frame()
+        with self.admission():
+            self.admit()
+            self.render()
+            self.apply_frame()
         self.settle_credentials()
         self.apply_rest()
         if self.check_mode or self.still_ready():
@@ -201,6 +206,22 @@ class _Up:
                 "the environment could start; install the platform (site.yml, role platform) or set "
                 "settings.priority_class to an existing class",
             )
+
+    def admission(self):
+        """A new environment is admitted under the Lease CAPACITY_LOCK, held until its quota exists: the next run
+        measures the cluster with it (docs/pr-lifecycle.md, "What pr_up does", step 2). Updates take no room."""
+        if self.state != "missing" or self.check_mode:
+            return contextlib.nullcontext()
+        return Lock(
+            self.kube,
+            self.request.lock_namespace,
+            CAPACITY_LOCK,
+            step="capacity",
+            busy="capacity: other new environments are being admitted",
+            wait=max(1.0, min(120.0, self.deadline - self.clock())),
+            clock=self.wall,
+            sleep=self.sleep,
+        )
 
     def admit(self) -> None:
         """Step 2: a new environment only where the cluster's free capacity covers its quota ("What pr_up does")."""

@@ -8,13 +8,10 @@ checked under a cluster-wide Lease so concurrent commands cannot both take the l
 
 from __future__ import annotations
 
-import os
-import socket
-import time
-
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
 from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._lease import Lock
 from ansible_collections.k8s_ee.platform.plugins.module_utils._lifecycle import down, ownership
 from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import (
     ANNOTATION_PRESERVE_UNTIL,
@@ -24,82 +21,14 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import (
 from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import (
     now_rfc3339,
     parse_rfc3339,
-    parse_rfc3339_micro,
     rfc3339,
-    rfc3339_micro,
 )
 
 MAX_HOURS = 48
 PER_USER = 3
 LOCK_NAME = "k8s-ee-preserve"
-LOCK_SECONDS = 30
 FIELD_MANAGER = "k8s-ee-preserve"
 PRESERVED_SELECTOR = f"{_naming.EPHEMERAL_SELECTOR},{_naming.LABEL_PRESERVE}=true"
-
-
-class Lock:
-    """A Lease held while caps are counted and the preserve label is written."""
-
-    def __init__(
-        self, kube, namespace: str, name: str = LOCK_NAME, wait: float = 60, clock=time.time, sleep=time.sleep
-    ):
-        self.kube, self.namespace, self.name = kube, namespace, name
-        self.wait, self.clock, self.sleep = wait, clock, sleep
-        self.holder = f"{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns()}"
-
-    def _lease(self, resource_version=None):
-        now = rfc3339_micro(self.clock())
-        meta = {"name": self.name, "namespace": self.namespace}
-        if resource_version:
-            meta["resourceVersion"] = resource_version
-        return {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": meta,
-            "spec": {
-                "holderIdentity": self.holder,
-                "leaseDurationSeconds": LOCK_SECONDS,
-                "acquireTime": now,
-                "renewTime": now,
-            },
-        }
-
-    def __enter__(self):
-        deadline = self.clock() + self.wait
-        while True:
-            lease = self.kube.get("Lease", self.name, self.namespace)
-            try:
-                if lease is None:
-                    self.kube.create(self._lease())
-                    return self
-                spec = lease.get("spec") or {}
-                renewed = spec.get("renewTime")
-                expired = (
-                    renewed is None
-                    or parse_rfc3339_micro(renewed) + spec.get("leaseDurationSeconds", LOCK_SECONDS) < self.clock()
-                )
-                if not spec.get("holderIdentity") or expired:
-                    # an update with the resourceVersion we read: only one of two racers succeeds
-                    self.kube.update(self._lease(lease["metadata"]["resourceVersion"]))
-                    return self
-            except KubeError as exc:
-                if exc.status not in (409,):
-                    raise
-            if self.clock() >= deadline:
-                raise LifecycleError(
-                    "lock", f"another preserve command holds Lease {self.namespace}/{self.name}; try again in a minute"
-                )
-            self.sleep(0.2)
-
-    def __exit__(self, *exc):
-        lease = self.kube.get("Lease", self.name, self.namespace)
-        if lease and (lease.get("spec") or {}).get("holderIdentity") == self.holder:
-            lease["spec"]["holderIdentity"] = ""
-            try:
-                self.kube.update(lease)
-            except KubeError as error:
-                if error.status != 409:
-                    raise
 
 
 def _preserved(kube, project_id: str | None = None) -> list[dict]:
@@ -124,7 +53,7 @@ def preserve(
     if asked < 1:
         raise LifecycleError("preserve", f"hours: {asked} is not a number of hours from 1 to {MAX_HOURS}")
     granted = min(asked, MAX_HOURS)
-    with Lock(kube, lock_namespace):
+    with Lock(kube, lock_namespace, LOCK_NAME, busy="another preserve command holds the lock"):
         live = kube.get("Namespace", namespace)
         if ownership(live, repository) == "missing":
             raise LifecycleError(

@@ -362,6 +362,7 @@ def _environment(p, check_mode, diff):
                 health_check=p["health_check"],
                 health_url=p["health_url"],
                 max_environments=p["max_environments"] or None,
+                lock_namespace=p["lock_namespace"],
                 collect_logs=p["collect_logs"],
                 create=p["create"],
             )
@@ -404,6 +405,7 @@ ENVIRONMENT = Task(
             "health_check": {"type": "bool", "default": True},
             "health_url": {"type": "str"},
             "max_environments": {"type": "int", "default": 0},
+            "lock_namespace": {"type": "str", "default": "platform"},
             "collect_logs": {"type": "bool", "default": True},
             "create": {"type": "bool", "default": True},
             "project_id": {"type": "str"},

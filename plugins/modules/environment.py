@@ -93,6 +93,13 @@ options:
     description: The most environments the cluster may hold; a new one beyond it is refused. 0 means no cap.
     type: int
     default: 0
+  lock_namespace:
+    description:
+      - Namespace of the Lease C(k8s-ee-capacity) that capacity admission of a new environment holds from measuring
+        the free capacity until the new namespace's quota exists, so concurrent runs cannot both take the last room
+        (docs/pr-lifecycle.md). Role platform creates the Lease in its namespace C(platform).
+    type: str
+    default: platform
   collect_logs:
     description: On failure, add the last log lines of crashed containers to the report.
     type: bool

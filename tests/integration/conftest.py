@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_operators import FakeOperators  # noqa: E402
 from github_fake import FakeGitHub  # noqa: E402
-from harness import ensure_priority_classes, playbook_env  # noqa: E402
+from harness import ensure_platform_prerequisites, playbook_env  # noqa: E402
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube  # noqa: E402
 
@@ -51,7 +51,7 @@ IMAGE_2 = "registry.example/shop@sha256:" + "2" * 64
 @pytest.fixture(scope="session")
 def kube(cluster):
     client = Kube(kubeconfig=str(cluster.kubeconfig))
-    ensure_priority_classes(client)
+    ensure_platform_prerequisites(client)
     return client
 
 

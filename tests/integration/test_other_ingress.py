@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 from conftest import Playbooks
-from harness import ensure_priority_classes, wait_until_gone
+from harness import ensure_platform_prerequisites, wait_until_gone
 from localcluster import LocalCluster
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
@@ -45,7 +45,7 @@ def plain(tmp_path_factory):
 @pytest.fixture(scope="module")
 def admin(plain):
     client = Kube(kubeconfig=str(plain.kubeconfig))
-    ensure_priority_classes(client)
+    ensure_platform_prerequisites(client)
     return client
 
 

@@ -384,6 +384,60 @@ def test_capacity_exhausted_is_refused(playbooks, kube, github, app):
         wait_until_gone(kube, [f"hog-{app.number}"])
 
 
+def test_ten_new_environments_at_once_with_room_for_five_admit_five(playbooks, kube, github, operators, app, tmp_path):
+    """Capacity admission is race-safe: ten pr_up runs of new environments are held until each has looked for its
+    namespace (so all ten start together), with room left for exactly five. Five are admitted; five are refused with
+    their numbers and leave nothing behind; what is committed never exceeds what the node offers."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils import _capacity
+
+    path = app.config({"projectId": "shop", "databases": {"postgresql": True}})
+    numbers = [app.number, *(next(_numbers) for _ in range(9))]
+    namespaces = [f"shop-pr-{n}" for n in numbers]
+    need = 450  # millicores: the quota's requests.cpu of app + PostgreSQL (test_capacity_exhausted_is_refused)
+    free = _capacity.measure_capacity(kube).free_cpu
+    hog = free - (5 * need + need // 2)  # room for five and a half
+    assert hog > 0, f"the cluster has {free}m CPU free, too little for this test"
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"hog-{app.number}"}})
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "hog", "namespace": f"hog-{app.number}"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "hog",
+                        "image": "registry.example/hog@sha256:" + "3" * 64,
+                        "resources": {"requests": {"cpu": f"{hog}m", "memory": "64Mi"}},
+                    }
+                ]
+            },
+        }
+    )
+    try:
+        pattern = rf"^GET /api/v1/namespaces/(?:{'|'.join(namespaces)})$"
+        with BarrierProxy(kube, pattern, parties=len(numbers)) as proxy:
+            kubeconfig = proxy.kubeconfig(tmp_path / "through-proxy.kubeconfig")
+            runs = [{"k8s_ee_pr_number": n, "k8s_ee_config_path": path} for n in numbers]
+            results = playbooks.run_together("pr_up", runs, kubeconfig=kubeconfig)
+        assert proxy.released, "the ten runs did not all look for their namespace before any of them went on"
+        admitted = [n for n, r in zip(numbers, results, strict=True) if r.rc == 0]
+        refused = [n for n, r in zip(numbers, results, strict=True) if r.rc != 0]
+        said = {n: [c["body"][:400] for c in comments(github, n)] for n in numbers}
+        assert len(admitted) == 5, said
+        for number in refused:
+            assert kube.get("Namespace", f"shop-pr-{number}") is None
+            (comment,) = comments(github, number)
+            assert "capacity: the environment needs 450m CPU and 768Mi memory" in comment["body"], comment["body"]
+            assert "missing" in comment["body"]
+        assert _capacity.measure_capacity(kube).free_cpu >= 0
+    finally:
+        left = [{"k8s_ee_pr_number": n} for n in numbers if kube.get("Namespace", f"shop-pr-{n}") is not None]
+        assert [r.rc for r in playbooks.run_together("pr_down", left)] == [0] * len(left)
+        kube.delete("Namespace", f"hog-{app.number}")
+        wait_until_gone(kube, [f"hog-{app.number}"])
+
+
 def test_untrusted_author_waits_for_a_maintainer(playbooks, kube, github, app):
     path = app.config({"projectId": "shop"})
     result = playbooks.run(

@@ -26,7 +26,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cluster"))
 import images
 import realnode
 from edge import fetch, issued_by_pebble, pebble_context, unverified, wait_for
-from harness import ensure_priority_classes, install_helm_chart
+from harness import ensure_platform_prerequisites, install_helm_chart
 from localcluster import LocalCluster, binaries
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
@@ -68,7 +68,7 @@ def node_cluster(host_before, tmp_path_factory):
 @pytest.fixture(scope="module")
 def node_kube(node_cluster):
     client = Kube(kubeconfig=str(node_cluster.kubeconfig))
-    ensure_priority_classes(client)
+    ensure_platform_prerequisites(client)
     return client
 
 

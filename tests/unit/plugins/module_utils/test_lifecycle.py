@@ -687,3 +687,94 @@ def test_up_refuses_ingress_settings_before_writing(settings, config, message):
     assert raised.value.step == "preflight"
     assert message in str(raised.value)
     assert kube.writes == []
+
+
+# ---- capacity admission under the Lease platform/k8s-ee-capacity
+
+
+def _capacity_holder(kube):
+    lease = kube.objects.get(kube.key("Lease", _lifecycle.CAPACITY_LOCK, "platform"))
+    return (lease or {}).get("spec", {}).get("holderIdentity")
+
+
+def test_a_new_environment_is_admitted_under_the_capacity_lease_until_its_quota_exists():
+    kube = FakeKube()
+    held = {}
+    kube.before[("get", "PriorityClass", "default-app")] = lambda k: held.update(preflight=_capacity_holder(k))
+    kube.before[("apply", "Namespace", NS)] = lambda k: held.update(namespace=_capacity_holder(k))
+    kube.before[("apply", "ResourceQuota", "environment-quota")] = lambda k: held.update(quota=_capacity_holder(k))
+    kube.before[("apply", "Deployment", "app")] = lambda k: held.update(app=_capacity_holder(k))
+    _lifecycle.up(kube, _request({}))
+    assert held["preflight"] is None  # not before the checks that need no room
+    assert held["namespace"] and held["quota"] == held["namespace"]  # measured, then namespace and quota, one hold
+    assert held["app"] == ""  # released once the quota exists: the rest of the environment runs unlocked
+    assert _capacity_holder(kube) == ""
+
+
+def test_an_update_takes_neither_room_nor_the_lock():
+    kube = FakeKube()
+    _lifecycle.up(kube, _request({}))
+    writes = len(kube.writes)
+    _lifecycle.up(kube, _request({"redis": True}))
+    assert not [w for w in kube.writes[writes:] if w[1] == "Lease"]
+
+
+def test_a_held_capacity_lease_is_waited_for_and_then_refused_with_nothing_written():
+    kube, clock = FakeKube(), Clock()
+    clock.now = 2_000_000_000.0
+    kube.put(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": _lifecycle.CAPACITY_LOCK, "namespace": "platform"},
+            "spec": {
+                "holderIdentity": "another-run",
+                "leaseDurationSeconds": 30,
+                "renewTime": _timestamps.rfc3339_micro(clock.now + 3600),  # renewed: never expires in this test
+            },
+        }
+    )
+    with pytest.raises(_errors.LifecycleError) as raised:
+        _lifecycle.up(kube, _request({}, timeout=20), clock=clock, wall=clock, sleep=clock.sleep)
+    assert raised.value.step == "capacity"
+    assert str(raised.value) == (
+        "capacity: other new environments are being admitted (Lease platform/k8s-ee-capacity); try again in a minute"
+    )
+    assert clock.now >= 2_000_000_000.0 + 19  # it waited for the holder as long as pr_up's timeout allowed
+    assert kube.get("Namespace", NS) is None and not [w for w in kube.writes if w[1] != "Lease"]
+
+
+def test_a_capacity_lease_whose_holder_died_is_taken_once_it_expired():
+    kube, clock = FakeKube(), Clock()
+    clock.now = 2_000_000_000.0
+    kube.put(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": _lifecycle.CAPACITY_LOCK, "namespace": "platform"},
+            "spec": {
+                "holderIdentity": "dead-run",
+                "leaseDurationSeconds": 30,
+                "renewTime": "2033-05-18T03:33:00.000000Z",
+            },
+        }
+    )
+    _lifecycle.up(kube, _request({}, timeout=60), clock=clock, wall=clock, sleep=clock.sleep)
+    assert kube.get("Namespace", NS) is not None
+    assert 2_000_000_000.0 + 10 <= clock.now <= 2_000_000_000.0 + 11  # when its 30 s ran out, not pr_up's timeout
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_missing_capacity_lease_that_cannot_be_created_names_the_fix(status):
+    kube = FakeKube()
+
+    def refuse(kube):
+        raise _kube.KubeError(status, "Forbidden" if status == 403 else "NotFound", "no")
+
+    kube.before[("create", "Lease", _lifecycle.CAPACITY_LOCK)] = refuse
+    with pytest.raises(
+        _errors.LifecycleError,
+        match=r"platform/k8s-ee-capacity does not exist and could not be created .*run site.yml \(role platform\)",
+    ):
+        _lifecycle.up(kube, _request({}))
+    assert kube.get("Namespace", NS) is None
