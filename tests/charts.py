@@ -526,6 +526,65 @@ def memory_rows(objects: list[dict], nodes: int = 1) -> list[dict]:
     return rows
 
 
+def running_pods(objects: list[dict], nodes: int = 1) -> list[tuple[str, dict]]:
+    """(where, pod spec with only names and resources) for every pod the objects keep running once installed, as
+    many times as they run: Deployments, StatefulSets and ReplicaSets their replicas (1 when unset), DaemonSets once
+    per node, Pods once; Prometheus and Alertmanager through prometheus-operator (spec.resources for the main
+    container, the operator's --config-reloader-* flags for its sidecar and init container); ARC's
+    AutoscalingRunnerSet its spec.minRunners (runners beyond those exist only while a job runs). Jobs, CronJobs and
+    `helm test` hooks finish: they hold no room. Resources are copied as rendered (the API server defaults a
+    request from its limit where only the limit is given, as for the real pods)."""
+
+    def trimmed(spec: dict) -> dict:
+        return {
+            key: [{"name": c["name"], "resources": c.get("resources") or {}} for c in spec.get(key) or []]
+            for key in ("initContainers", "containers")
+            if spec.get(key)
+        }
+
+    out = []
+    for obj in objects:
+        if is_test_hook(obj) or obj["kind"] in ("Job", "CronJob"):
+            continue
+        where, spec = f"{obj['kind']}/{obj['metadata']['name']}", obj.get("spec") or {}
+        if obj["kind"] in WORKLOADS:
+            count = {"DaemonSet": nodes, "Pod": 1}.get(obj["kind"], int(spec.get("replicas", 1)))
+            out += [(where, trimmed(pod_spec(obj)))] * count
+        elif obj["kind"] == "AutoscalingRunnerSet":
+            out += [(where, trimmed(spec["template"]["spec"]))] * int(spec.get("minRunners") or 0)
+        elif obj["kind"] in POD_MAKING_CUSTOM_KINDS:
+            if (
+                obj["kind"] not in ("Prometheus", "Alertmanager")
+                or spec.get("containers")
+                or spec.get("initContainers")
+            ):
+                raise ValueError(
+                    f"{where}: the pods of this resource are not counted here (kind or container overrides)"
+                )
+            flags = {
+                f"{kind}.{resource}": _operator_flag(objects, f"config-reloader-{resource}-{kind}")
+                for kind in ("request", "limit")
+                for resource in ("cpu", "memory")
+            }
+            if None in flags.values():
+                raise ValueError(
+                    f"{where}: prometheus-operator's --config-reloader-* flags are not all rendered: {flags}"
+                )
+            reloader = {
+                "requests": {"cpu": flags["request.cpu"], "memory": flags["request.memory"]},
+                "limits": {"cpu": flags["limit.cpu"], "memory": flags["limit.memory"]},
+            }
+            pod = {
+                "initContainers": [{"name": "init-config-reloader", "resources": reloader}],
+                "containers": [
+                    {"name": obj["kind"].lower(), "resources": spec.get("resources") or {}},
+                    {"name": "config-reloader", "resources": reloader},
+                ],
+            }
+            out += [(where, pod)] * (int(spec.get("replicas", 1)) * int(spec.get("shards", 1)))
+    return out
+
+
 def format_rows(rows: list[dict], budget: int | None = None) -> str:
     width = max([len(row["container"]) for row in rows] + [9])
     lines = [f"{'container':<{width}} {'n':>2} {'limit':>7} {'MiB':>7}"]

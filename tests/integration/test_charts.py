@@ -33,6 +33,7 @@ from charts import (
     release,
     render,
     role_defaults,
+    running_pods,
     unread_keys,
     values_of,
 )
@@ -456,3 +457,69 @@ def test_observability_memory_limits_sum_under_6_gb(rendered, kube):
     del loki["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
     with pytest.raises(MissingLimit, match="StatefulSet/loki containers/loki"):
         memory_rows(broken)
+
+
+# ---- capacity: the reference server (4 CPU, 24 GiB) with what the roles install
+
+
+def test_the_reference_server_holds_five_app_and_postgresql_environments(rendered, playbooks, kube, github, operators):
+    """docs/quota.md, "Capacity": on the harness's simulated node, the size of the reference server, every pod the
+    rendered releases keep running (all four cluster roles with every optional part on, k3s' Traefik with role
+    platform's HelmChartConfig) stands in its place with its rendered resources. As many app + PostgreSQL
+    environments as the rest holds, at least the five the platform promises, are admitted and ready; the next one is
+    refused with the numbers in its comment."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils import _capacity
+
+    before = _capacity.measure_capacity(kube)
+    assert (before.nodes, before.allocatable_cpu, before.allocatable_memory) == (1, 4000, 24 * 1024), before
+    namespace = "capacity-reference"
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    placeholder = "registry.example/placeholder@sha256:" + "5" * 64
+    counted = []
+    for name, objects in rendered.items():
+        if name == "traefik (acme dns)":  # the same release, configured for DNS-01: one Traefik runs
+            continue
+        for index, (where, spec) in enumerate(running_pods(objects, nodes=1)):
+            pod_spec = {key: [{**c, "image": placeholder} for c in containers] for key, containers in spec.items()}
+            kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": f"{name}-{index}", "namespace": namespace, "annotations": {"from": where}},
+                    "spec": pod_spec,
+                }
+            )
+            counted.append(f"{name}: {where}")
+    platform = _capacity.measure_capacity(kube)
+    need_cpu, need_memory = 450, 768  # the quota's requests of app + PostgreSQL (docs/quota.md)
+    fit = min(platform.free_cpu // need_cpu, platform.free_memory // need_memory)
+    print(
+        f"\nthe platform's {len(counted)} pods request {before.free_cpu - platform.free_cpu}m CPU and "
+        f"{before.free_memory - platform.free_memory}Mi memory; free: {platform.free_cpu}m CPU, "
+        f"{platform.free_memory}Mi memory: room for {fit} environments of app + PostgreSQL\n  " + "\n  ".join(counted)
+    )
+    assert fit >= 5, f"the reference server holds {fit} environments of app + PostgreSQL, not the five promised"
+    numbers = [9300 + n for n in range(fit + 1)]
+    config = playbooks.tmp / "k8s-ee-capacity.yaml"
+    config.write_text("projectId: shop\ndatabases:\n  postgresql: true\n")
+    try:
+        admitted = playbooks.run_together(
+            "pr_up", [{"k8s_ee_pr_number": n, "k8s_ee_config_path": str(config)} for n in numbers[:fit]]
+        )
+        assert [r.rc for r in admitted] == [0] * fit, [c["body"][:600] for n in numbers for c in comments(github, n)]
+        refused = playbooks.run("pr_up", k8s_ee_pr_number=numbers[fit], k8s_ee_config_path=str(config))
+        assert refused.rc != 0
+        assert kube.get("Namespace", f"shop-pr-{numbers[fit]}") is None
+        (comment,) = comments(github, numbers[fit])
+        body = comment["body"]
+        assert f"capacity: the environment needs {need_cpu}m CPU and {need_memory}Mi memory" in body, body
+        assert re.search(r"but the cluster has \S+ CPU and \S+ memory free \(4 CPU / 24Gi allocatable", body), body
+    finally:
+        left = [{"k8s_ee_pr_number": n} for n in numbers if kube.get("Namespace", f"shop-pr-{n}") is not None]
+        playbooks.run_together("pr_down", left)
+        kube.delete("Namespace", namespace)
+        wait_until_gone(kube, [namespace, *(f"shop-pr-{n}" for n in numbers)])
+
+
+def comments(github, number):
+    return [c for c in github.comments_of("acme/shop", number) if "<!-- k8s-ee:environment -->" in c["body"]]
