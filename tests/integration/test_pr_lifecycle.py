@@ -391,7 +391,7 @@ def test_ten_new_environments_at_once_with_room_for_five_admit_five(playbooks, k
     from ansible_collections.k8s_ee.platform.plugins.module_utils import _capacity
 
     path = app.config({"projectId": "shop", "databases": {"postgresql": True}})
-    numbers = [app.number, *(next(_numbers) for _ in range(9))]
+    numbers = [app.number, *(next(_numbers) for _extra in range(9))]
     namespaces = [f"shop-pr-{n}" for n in numbers]
     need = 450  # millicores: the quota's requests.cpu of app + PostgreSQL (test_capacity_exhausted_is_refused)
     free = _capacity.measure_capacity(kube).free_cpu
