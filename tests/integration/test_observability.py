@@ -214,7 +214,9 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
     assert any(
         "observability_prometheus_host is 'grafana.preview.example.com'" in f and "not Grafana's" in f for f in failures
     ), failures
-    rc, _stats, failures, output = run_role(cluster, tmp_path, **{**VARIABLES, "observability_grafana_admin_user": "a:b"})
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**VARIABLES, "observability_grafana_admin_user": "a:b"}
+    )
     outputs.append(output)
     assert rc != 0
     assert any("must not contain ':'" in f and "got 'a:b'" in f for f in failures), failures
@@ -231,7 +233,8 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
         outputs.append(output)
         assert rc != 0
         assert any(
-            "observability_grafana_ingress_class is 'k8s-ee-test-nginx', whose controller is 'k8s.io/ingress-nginx'" in f
+            "observability_grafana_ingress_class is 'k8s-ee-test-nginx', whose controller is 'k8s.io/ingress-nginx'"
+            in f
             and "serve Prometheus to anybody" in f
             for f in failures
         ), failures
