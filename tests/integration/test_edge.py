@@ -86,7 +86,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert sans.get_values_for_type(x509.DNSName) == [host]
     assert "Pebble" in issued.issuer.rfc4514_string()
     # verified: chains to Pebble's root (fetched from its management API) and matches the host name
-    status, headers, *_ = fetch(info["https_port"], host, tls=pebble_context(edge.info()["pebble_root"]))
+    status, headers = fetch(info["https_port"], host, tls=pebble_context(edge.info()["pebble_root"]))[:2]
     # the app's pod on a simulated node has the fake runtime's address: Traefik cannot reach it and answers itself
     assert status == 502, (status, headers)
     # Traefik's own error answer still passes the environment's Middleware (headers.customResponseHeaders)
@@ -95,7 +95,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert history, f"Pebble never asked its DNS server for {host}"
 
     # http:// answers a permanent redirect to https://, on the host's default port (the chart's exposedPort 443)
-    status, headers, *_ = fetch(info["http_port"], host, path="/login?next=%2F")
+    status, headers = fetch(info["http_port"], host, path="/login?next=%2F")[:2]
     assert status == 301, (status, headers)
     assert headers["location"] == f"https://{host}/login?next=%2F"
 
@@ -109,7 +109,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     # the router is gone: Traefik's own 404 for a host no router matches (its certificate may still be served, or
     # its default one: not verified here)
     wait_for(lambda: fetch(info["https_port"], host, tls=unverified())[0] == 404, f"{host} still routed")
-    status, headers, *_ = fetch(info["https_port"], host, tls=unverified())
+    status, headers = fetch(info["https_port"], host, tls=unverified())[:2]
     assert status == 404 and "x-robots-tag" not in headers, (status, headers)
 
 
