@@ -496,9 +496,17 @@ class Answer(typing.NamedTuple):
     body: bytes
 
 
-def fetch(port: int, host: str, path: str = "/", tls: ssl.SSLContext | None = None, timeout: float = 30) -> Answer:
+def fetch(
+    port: int,
+    host: str,
+    path: str = "/",
+    tls: ssl.SSLContext | None = None,
+    timeout: float = 30,
+    headers: dict | None = None,
+) -> Answer:
     """GET http(s)://<host><path> from 127.0.0.1:<port>, as `curl --resolve host:port:127.0.0.1` does (SNI and Host
-    are the host). `tls` is an SSLContext for HTTPS (pebble_context verifies, unverified does not)."""
+    are the host), with `headers` besides Host. `tls` is an SSLContext for HTTPS (pebble_context verifies,
+    unverified does not)."""
     import http.client
 
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -509,7 +517,7 @@ def fetch(port: int, host: str, path: str = "/", tls: ssl.SSLContext | None = No
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     connection.sock = sock
     try:
-        connection.request("GET", path, headers={"Host": host})
+        connection.request("GET", path, headers={"Host": host, **(headers or {})})
         response = connection.getresponse()
         body = response.read()
         return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, certificate, body)

@@ -54,6 +54,7 @@ VARIABLES = {
     "platform_ci_kubeconfig_dir": "",
     "observability_grafana_admin_password": "chart-test-admin-3f9a",
     "observability_grafana_host": "grafana.preview.example.com",
+    "observability_prometheus_host": "prometheus.preview.example.com",
     "observability_grafana_github_client_id": "Iv1.0123456789abcdef",
     "observability_grafana_github_client_secret": "chart-test-oauth-77c1",
     "observability_grafana_github_allowed_organizations": ["acme"],
@@ -328,6 +329,20 @@ def test_every_chart_the_roles_write_renders_as_k3s_installs_it(written, rendere
     (prometheus,) = [o for o in rendered["kube-prometheus-stack"] if o["kind"] == "Prometheus"]
     release_label = role_defaults("observability")["observability_release"]
     assert prometheus["spec"]["ruleSelector"] == {"matchLabels": {"release": release_label}}
+    # Grafana's and Prometheus' hosts: an Ingress each, on Traefik's websecure entry point with the role's resolver;
+    # Prometheus' behind the role's basicAuth Middleware, and its external URL (alert links) is https://
+    ingresses = {o["metadata"]["name"]: o for o in rendered["kube-prometheus-stack"] if o["kind"] == "Ingress"}
+    assert sorted(ingresses) == ["kube-prometheus-stack-grafana", "kube-prometheus-stack-prometheus"], sorted(ingresses)
+    prometheus_host = VARIABLES["observability_prometheus_host"]
+    for name, host in (("grafana", VARIABLES["observability_grafana_host"]), ("prometheus", prometheus_host)):
+        ingress = ingresses[f"kube-prometheus-stack-{name}"]
+        assert [rule["host"] for rule in ingress["spec"]["rules"]] == [host], ingress
+        annotations = ingress["metadata"]["annotations"]
+        assert annotations["traefik.ingress.kubernetes.io/router.entrypoints"] == "websecure"
+        assert annotations["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "letsencrypt"
+        middlewares = annotations.get("traefik.ingress.kubernetes.io/router.middlewares")
+        assert middlewares == ("observability-prometheus-auth@kubernetescrd" if name == "prometheus" else None), name
+    assert prometheus["spec"]["externalUrl"] == f"https://{prometheus_host}"
     # Traefik never asks update.traefik.io for a new version (docs/platform.md); the chart's default would
     for name in ("traefik", "traefik (acme dns)"):
         (traefik,) = [o for o in rendered[name] if o["kind"] == "Deployment"]

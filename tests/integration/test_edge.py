@@ -4,6 +4,7 @@ HelmChartConfig, Pebble as the ACME CA, pr_up and pr_down run with ansible-playb
 On simulated nodes a pod's address is the fake runtime's (192.168.192.168), which Traefik's network namespace cannot
 reach: the app answers nothing here, Traefik answers 502 for it. The real node's test answers 200 from the app."""
 
+import base64
 import json
 import pathlib
 import re
@@ -12,6 +13,7 @@ import time
 import pytest
 import yaml
 from edge import Edge, container, fetch, host_args, pebble_context, render, served_certificate, unverified, wait_for
+from harness import wait_until_gone
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
 
@@ -84,7 +86,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert sans.get_values_for_type(x509.DNSName) == [host]
     assert "Pebble" in issued.issuer.rfc4514_string()
     # verified: chains to Pebble's root (fetched from its management API) and matches the host name
-    status, headers, *_rest = fetch(info["https_port"], host, tls=pebble_context(edge.info()["pebble_root"]))
+    status, headers = fetch(info["https_port"], host, tls=pebble_context(edge.info()["pebble_root"]))[:2]
     # the app's pod on a simulated node has the fake runtime's address: Traefik cannot reach it and answers itself
     assert status == 502, (status, headers)
     # Traefik's own error answer still passes the environment's Middleware (headers.customResponseHeaders)
@@ -93,7 +95,7 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert history, f"Pebble never asked its DNS server for {host}"
 
     # http:// answers a permanent redirect to https://, on the host's default port (the chart's exposedPort 443)
-    status, headers, *_rest = fetch(info["http_port"], host, path="/login?next=%2F")
+    status, headers = fetch(info["http_port"], host, path="/login?next=%2F")[:2]
     assert status == 301, (status, headers)
     assert headers["location"] == f"https://{host}/login?next=%2F"
 
@@ -107,8 +109,152 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     # the router is gone: Traefik's own 404 for a host no router matches (its certificate may still be served, or
     # its default one: not verified here)
     wait_for(lambda: fetch(info["https_port"], host, tls=unverified())[0] == 404, f"{host} still routed")
-    status, headers, *_rest = fetch(info["https_port"], host, tls=unverified())
+    status, headers = fetch(info["https_port"], host, tls=unverified())[:2]
     assert status == 404 and "x-robots-tag" not in headers, (status, headers)
+
+
+def issued_for(edge, host):
+    """Waits for the certificate Pebble issues for `host`, checks its SAN and that it verifies against Pebble's root."""
+    from cryptography import x509
+
+    info = edge.info()
+    issued = wait_for(
+        lambda: (cert := served_certificate(info["https_port"], host)).issuer != cert.subject and cert,
+        f"no certificate from Pebble for {host}",
+    )
+    sans = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == [host]
+    assert "Pebble" in issued.issuer.rfc4514_string()
+    return issued
+
+
+OBSERVABILITY = "observability"
+# Role observability's variables for the two hosts (the admin password is what Traefik's basicAuth checks).
+GRAFANA_HOST, PROMETHEUS_HOST = f"grafana.{DOMAIN}", f"prometheus.{DOMAIN}"
+ADMIN_PASSWORD = "edge-test-admin-" + "5" * 12
+# The address a simulated node's pod gets from the fake runtime: unreachable from Traefik's network namespace.
+FAKE_POD_ADDRESS = "192.168.192.168"
+
+
+def _endpoints(service):
+    """An EndpointSlice for a rendered Service, as the endpoint slice controller would write it for one running pod
+    of a simulated node. There is no Grafana or Prometheus pod here; without endpoints Traefik would answer 503 (the
+    chart's allowEmptyServices), with this one it answers as for a preview app: 502, the address being unreachable."""
+    ports = [
+        {
+            "name": p.get("name", ""),
+            "port": p["targetPort"] if isinstance(p.get("targetPort"), int) else p["port"],
+            "protocol": p.get("protocol", "TCP"),
+        }
+        for p in service["spec"]["ports"]
+    ]
+    name = service["metadata"]["name"]
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{name}-edge-test",
+            "namespace": OBSERVABILITY,
+            "labels": {
+                "kubernetes.io/service-name": name,
+                "endpointslice.kubernetes.io/managed-by": "k8s-ee-edge-test",
+            },
+        },
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [FAKE_POD_ADDRESS], "conditions": {"ready": True}}],
+        "ports": ports,
+    }
+
+
+def test_grafana_and_prometheus_hosts_get_certificates_and_prometheus_asks_for_credentials(playbooks, kube, edge):
+    """Role observability applied for real (HelmCharts, the Secrets, Traefik's Middleware prometheus-auth); the
+    kube-prometheus-stack chart rendered from the HelmChart the role stored (tests/charts.py, as helm-controller
+    installs it); its two Ingresses and the Services they name applied. Simulated nodes run no Grafana or Prometheus
+    pod: each Service gets an EndpointSlice with a simulated pod's address, which Traefik cannot reach, so a request
+    that gets past Traefik's middlewares is answered 502 Bad Gateway by Traefik itself. Prometheus without
+    credentials, or with wrong ones, is answered 401 by the basicAuth Middleware before any backend is tried; with
+    Grafana's admin user and password it gets past the Middleware (502)."""
+    from charts import render
+
+    info = edge.info()
+    # role platform's run above made the namespace, and conftest's no_leftover_namespaces deleted it after that test
+    wait_until_gone(kube, [OBSERVABILITY])
+    had_namespace = kube.get("Namespace", OBSERVABILITY) is not None
+    run = playbooks.role(
+        "observability",
+        observability_grafana_host=GRAFANA_HOST,
+        observability_prometheus_host=PROMETHEUS_HOST,
+        observability_grafana_admin_password=ADMIN_PASSWORD,
+    )
+    assert run.rc == 0, "\n".join(run.failures())
+    assert ADMIN_PASSWORD not in run.stdout + run.stderr
+    chart = kube.request("GET", f"{HELMCHARTS}/kube-prometheus-stack")
+    rendered = render(chart)
+    ingresses = [o for o in rendered if o["kind"] == "Ingress"]
+    backends = {
+        p["backend"]["service"]["name"] for i in ingresses for r in i["spec"]["rules"] for p in r["http"]["paths"]
+    }
+    services = [o for o in rendered if o["kind"] == "Service" and o["metadata"]["name"] in backends]
+    assert sorted(i["spec"]["rules"][0]["host"] for i in ingresses) == [GRAFANA_HOST, PROMETHEUS_HOST], ingresses
+    assert len(services) == 2, sorted(backends)
+    applied = [*services, *map(_endpoints, services), *ingresses]
+    try:
+        for obj in applied:
+            obj["metadata"]["namespace"] = OBSERVABILITY
+            kube.apply(obj)
+        started = time.monotonic()
+        for host in (GRAFANA_HOST, PROMETHEUS_HOST):
+            issued_for(edge, host)
+            print(f"certificate for {host} served {time.monotonic() - started:.1f} s after the Ingresses were applied")
+            # http:// answers a permanent redirect to https://
+            status, headers = fetch(info["http_port"], host, path="/graph?g0.expr=up")[:2]
+            assert status == 301, (host, status, headers)
+            assert headers["location"] == f"https://{host}/graph?g0.expr=up"
+        pebble = pebble_context(info["pebble_root"])
+        # Grafana: no Middleware (Grafana asks for its own login); Traefik cannot reach the simulated pod
+        status, headers = fetch(info["https_port"], GRAFANA_HOST, tls=pebble)[:2]
+        assert status == 502, (status, headers)
+        # Prometheus: the basicAuth Middleware answers first, never anonymous
+        status, headers = fetch(info["https_port"], PROMETHEUS_HOST, tls=pebble)[:2]
+        assert status == 401, (status, headers)
+        assert headers.get("www-authenticate") == 'Basic realm="Prometheus"', headers
+        wrong = {"Authorization": "Basic " + base64.b64encode(b"admin:" + b"x" * 20).decode()}
+        assert fetch(info["https_port"], PROMETHEUS_HOST, tls=pebble, headers=wrong)[0] == 401
+        right = {"Authorization": "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()}
+        status, headers = fetch(info["https_port"], PROMETHEUS_HOST, tls=pebble, headers=right)[:2]
+        assert status == 502, (status, headers)
+    finally:
+        for obj in reversed(applied):
+            kube.delete(obj["kind"], obj["metadata"]["name"], OBSERVABILITY)
+        _remove_observability(kube, had_namespace)
+
+
+HELMCHARTS = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts"
+
+
+def _remove_observability(kube, keep_namespace):
+    """What role observability applied: its HelmCharts, and its namespace, or (role platform's) what is in it."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+
+    paths = [f"{HELMCHARTS}/{name}" for name in ("kube-prometheus-stack", "loki", "alloy")]
+    if keep_namespace:
+        paths += [
+            f"/apis/traefik.io/v1alpha1/namespaces/{OBSERVABILITY}/middlewares/prometheus-auth",
+            f"/apis/monitoring.coreos.com/v1/namespaces/{OBSERVABILITY}/prometheusrules/k8s-ee",
+            *(f"/api/v1/namespaces/{OBSERVABILITY}/secrets/{s}" for s in ("grafana-admin", "prometheus-basic-auth")),
+            *(
+                f"/api/v1/namespaces/{OBSERVABILITY}/configmaps/{c['metadata']['name']}"
+                for c in kube.list("ConfigMap", OBSERVABILITY, label_selector="grafana_dashboard=1")
+            ),
+        ]
+    else:
+        kube.delete("Namespace", OBSERVABILITY)
+    for path in paths:
+        try:
+            kube.request("DELETE", path)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
 
 
 def _dns_history(info, host):

@@ -44,6 +44,8 @@ PLAYBOOK = REPO / "tests" / "integration" / "playbooks" / "observability.yml"
 NAMESPACE = "observability"
 HELMCHARTS = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts"
 RULES = f"/apis/monitoring.coreos.com/v1/namespaces/{NAMESPACE}/prometheusrules"
+MIDDLEWARES = f"/apis/traefik.io/v1alpha1/namespaces/{NAMESPACE}/middlewares"
+INGRESS_CLASSES = "/apis/networking.k8s.io/v1/ingressclasses"
 CHART_NAMES = {"kube-prometheus-stack": "kube-prometheus-stack", "loki": "loki", "alloy": "alloy"}
 
 SECRETS = {
@@ -54,6 +56,7 @@ SECRETS = {
 VARIABLES = {
     **SECRETS,
     "observability_grafana_host": "grafana.preview.example.com",
+    "observability_prometheus_host": "prometheus.preview.example.com",
     "observability_grafana_github_client_id": "Iv1.0123456789abcdef",
     "observability_grafana_github_allowed_organizations": ["acme"],
     "observability_grafana_github_team_ids": [1234567],
@@ -201,6 +204,49 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
     assert rc != 0
     assert any("is ['acme corp']" in f and "organisation names are GitHub logins" in f for f in failures), failures
     assert role_objects_exist(kube) == []
+
+    # Prometheus' host: a host of its own, a user name HTTP basic authentication can carry, and Traefik's IngressClass
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**VARIABLES, "observability_prometheus_host": "grafana.preview.example.com"}
+    )
+    outputs.append(output)
+    assert rc != 0
+    assert any(
+        "observability_prometheus_host is 'grafana.preview.example.com'" in f and "not Grafana's" in f for f in failures
+    ), failures
+    rc, _stats, failures, output = run_role(
+        cluster, tmp_path, **{**VARIABLES, "observability_grafana_admin_user": "a:b"}
+    )
+    outputs.append(output)
+    assert rc != 0
+    assert any("must not contain ':'" in f and "got 'a:b'" in f for f in failures), failures
+    nginx = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": "k8s-ee-test-nginx"},
+        "spec": {"controller": "k8s.io/ingress-nginx"},
+    }
+    kube.request("POST", INGRESS_CLASSES, body=nginx)
+    try:
+        other = {**VARIABLES, "observability_grafana_ingress_class": "k8s-ee-test-nginx"}
+        rc, _stats, failures, output = run_role(cluster, tmp_path, **other)
+        outputs.append(output)
+        assert rc != 0
+        assert any(
+            "observability_grafana_ingress_class is 'k8s-ee-test-nginx', whose controller is 'k8s.io/ingress-nginx'"
+            in f
+            and "serve Prometheus to anybody" in f
+            for f in failures
+        ), failures
+        # without Prometheus' host, the IngressClass is Grafana's business only
+        rc, _stats, failures, output = run_role(
+            cluster, tmp_path, check=True, **{**other, "observability_prometheus_host": ""}
+        )
+        outputs.append(output)
+        assert rc == 0, failures or output[-3000:]
+    finally:
+        kube.request("DELETE", f"{INGRESS_CLASSES}/k8s-ee-test-nginx")
+    assert role_objects_exist(kube) == []
     # A team alone is enough (check mode: the preflight passes and nothing is created).
     rc, _stats, failures, output = run_role(
         cluster, tmp_path, check=True, **{**open_login, "observability_grafana_github_team_ids": [1234567]}
@@ -306,6 +352,17 @@ def test_secrets_are_in_secrets_only(applied, kube, outputs):
     assert set(oauth["data"]) == {"GF_AUTH_GITHUB_CLIENT_SECRET"}
     receiver = kube.get("Secret", "alertmanager-receiver", NAMESPACE)
     assert set(receiver["data"]) == {"url"}
+    # Prometheus' host: Traefik's basicAuth reads Grafana's admin user and password from a basic-auth Secret
+    basic = kube.get("Secret", "prometheus-basic-auth", NAMESPACE)
+    assert basic["type"] == "kubernetes.io/basic-auth"
+    assert {k: base64.b64decode(v).decode() for k, v in basic["data"].items()} == {
+        "username": "admin",
+        "password": SECRETS["observability_grafana_admin_password"],
+    }
+    middleware = get(kube, f"{MIDDLEWARES}/prometheus-auth")
+    assert middleware["spec"] == {
+        "basicAuth": {"secret": "prometheus-basic-auth", "realm": "Prometheus", "removeHeader": True}
+    }
 
     values = chart_values(kube)
     grafana = values["kube-prometheus-stack"]["grafana"]
@@ -332,6 +389,13 @@ def test_values_carry_the_platform_settings(applied, kube):
     assert loki["loki"]["compactor"]["retention_enabled"] is True
     assert loki["singleBinary"]["persistence"]["enabled"] is True
     assert loki["deploymentMode"] == "SingleBinary"
+    prometheus = kps["prometheus"]["ingress"]
+    assert prometheus["hosts"] == ["prometheus.preview.example.com"]
+    assert prometheus["ingressClassName"] == "traefik"
+    assert prometheus["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "observability-prometheus-auth@kubernetescrd"
+    )
+    assert spec["externalUrl"] == "https://prometheus.preview.example.com"
     ingress = kps["grafana"]["ingress"]
     assert ingress["hosts"] == ["grafana.preview.example.com"]
     assert ingress["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "letsencrypt"
@@ -609,7 +673,7 @@ def test_namespace_labels_and_annotations_used_are_exported(applied, kube):
     assert used <= exported, used - exported
 
 
-def test_turning_github_login_and_the_receiver_off_converges(applied, cluster, kube, tmp_path, outputs):
+def test_turning_github_login_the_receiver_and_prometheus_host_off_converges(applied, cluster, kube, tmp_path, outputs):
     minimal = {
         "observability_grafana_admin_password": SECRETS["observability_grafana_admin_password"],
         "observability_grafana_host": "grafana.preview.example.com",
@@ -623,7 +687,10 @@ def test_turning_github_login_and_the_receiver_off_converges(applied, cluster, k
     assert changes[0] >= 2 and changes[1] == 0, changes
     assert kube.get("Secret", "grafana-github-oauth", NAMESPACE) is None
     assert kube.get("Secret", "alertmanager-receiver", NAMESPACE) is None
+    assert kube.get("Secret", "prometheus-basic-auth", NAMESPACE) is None
+    assert get(kube, f"{MIDDLEWARES}/prometheus-auth") is None
     kps = chart_values(kube)["kube-prometheus-stack"]
+    assert "ingress" not in kps["prometheus"] and "externalUrl" not in kps["prometheus"]["prometheusSpec"]
     assert "envFromSecret" not in kps["grafana"]
     assert "auth.github" not in kps["grafana"]["grafana.ini"]
     assert "secrets" not in kps["alertmanager"]["alertmanagerSpec"]

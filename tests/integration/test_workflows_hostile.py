@@ -244,8 +244,17 @@ def test_trusted_pull_request_deploys_with_hostile_text_kept_as_data(
     author = payload(canaries, "author")
     github.set_pull("acme/shop", number, head_sha=repositories["sha"], author=author, branch=branch)
     event = pull_request_event("opened", number, repositories["sha"], branch, author, "MEMBER", title)
+    # the repository variable docs/adopting.md tells the operator to set: role observability's Grafana host
+    grafana = "https://grafana.preview.example.com"
     runner = run_workflow(
-        "k8s-ee-preview.yml", "pull_request_target", event, github, runner_env, repositories, tmp_path
+        "k8s-ee-preview.yml",
+        "pull_request_target",
+        event,
+        github,
+        runner_env,
+        repositories,
+        tmp_path,
+        vars={"K8S_EE_GRAFANA_URL": grafana},
     )
     assert runner.results["build"]["result"] == "success", failed(runner)
     assert runner.results["deploy"]["result"] == "success", failed(runner)
@@ -261,6 +270,9 @@ def test_trusted_pull_request_deploys_with_hostile_text_kept_as_data(
     body = own_comment(github, number)["body"]
     assert head_of(body) == repositories["sha"]
     assert branch in code_texts(rendered(body))
+    # the comment links the environment's dashboard on that Grafana
+    link = f"{grafana}/d/k8s-ee-environment/k8s-ee-environment?var-namespace={namespace}"
+    assert f"| Logs & metrics | [Grafana]({link}) |" in body, body
     assert "evil.example" not in re.sub(r"<code>.*?</code>", "", rendered(body), flags=re.S)
     build = next(
         s for s in runner.log if s["name"] == "docker/build-push-action@4f58ea79222b3b9dc2c8bbdd6debcef730109a75"

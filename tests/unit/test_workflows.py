@@ -46,6 +46,28 @@ def test_no_event_text_is_substituted_into_a_script():
                     assert "github.event" not in expression and "steps." not in expression, (path.name, expression)
 
 
+def test_the_grafana_url_reaches_every_step_that_can_run_pr_up():
+    """vars.K8S_EE_GRAFANA_URL (docs/adopting.md: https://grafana.<domain> of role observability) goes to each step
+    that may run pr_up, which reads it (playbooks/vars/inputs.yml) and hands it to the PR comment's Grafana link;
+    tests/integration/test_workflows_hostile.py sees the link in the comment."""
+    wanted = {("k8s-ee-preview.yml", "pr_up"), ("k8s-ee-commands.yml", "Carry out the command")}
+    found = set()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job.get("steps", []):
+                run = step.get("run", "")
+                if "ansible-playbook" in run and ("pr_up" in run or "$PLAYBOOK" in run):
+                    assert (step.get("env") or {}).get("K8S_EE_GRAFANA_URL") == "${{ vars.K8S_EE_GRAFANA_URL }}", (
+                        path.name,
+                        step.get("name"),
+                    )
+                    found.add((path.name, step.get("name")))
+    assert found == wanted
+    inputs = yaml.safe_load((REPO / "playbooks" / "vars" / "inputs.yml").read_text())
+    assert "lookup('ansible.builtin.env', 'K8S_EE_GRAFANA_URL')" in inputs["_k8s_ee_grafana_url"]
+    assert 'grafana_url: "{{ _k8s_ee_grafana_url' in (REPO / "playbooks" / "pr_up.yml").read_text()
+
+
 def workflow_expressions_of(text):
     import re
 

@@ -102,7 +102,7 @@ def test_traefik_repeats_its_module_directives():
         "github.com/mailgun/minheap",
     ]
     assert traefik.excludes == ("github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible",)
-    assert [path for path, _source in traefik.added_files] == ["webui/static/index.html"]
+    assert [added[0] for added in traefik.added_files] == ["webui/static/index.html"]
 
 
 @pytest.mark.parametrize("name", sorted(components.COMPONENTS))
