@@ -50,6 +50,19 @@ class Run:
         return self
 
 
+def event(number: int, image: str, repository: str = "acme/bench") -> dict:
+    """A pull request's values as the workflows pass them to pr_up: environment variables (docs/security.md)."""
+    return {
+        "K8S_EE_REPOSITORY": repository,
+        "K8S_EE_PR_NUMBER": str(number),
+        "K8S_EE_HEAD_SHA": "a" * 40,
+        "K8S_EE_BRANCH": "bench",
+        "K8S_EE_PR_AUTHOR": "bench",
+        "K8S_EE_AUTHOR_ASSOCIATION": "OWNER",
+        "K8S_EE_IMAGE": image,
+    }
+
+
 def playbook(name: str | pathlib.Path, variables: dict | None, env: dict, extra: tuple = ()) -> Run:
     """Run playbooks/<name>.yml (or the playbook at a path) with `variables` as extra vars and `env`."""
     path = pathlib.Path(name) if isinstance(name, pathlib.Path) else REPO / "playbooks" / f"{name}.yml"

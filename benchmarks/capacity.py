@@ -24,7 +24,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
-from _playbook import playbook  # noqa: E402
+from _playbook import event, playbook  # noqa: E402
 from localcluster import LocalCluster  # noqa: E402
 
 NEED_CPU = 450  # millicores: the quota's requests.cpu of app + PostgreSQL
@@ -41,7 +41,7 @@ def main() -> int:
 
     from fake_operators import FakeOperators
     from github_fake import FakeGitHub
-    from harness import ensure_platform_prerequisites, playbook_env
+    from harness import ensure_platform_prerequisites, occupy, playbook_env
 
     from ansible_collections.k8s_ee.platform.plugins.module_utils import _capacity
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
@@ -54,23 +54,7 @@ def main() -> int:
         operators = FakeOperators(kube)
         operators.thread.start()
         free = _capacity.measure_capacity(kube).free_cpu
-        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hog"}})
-        kube.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": "hog", "namespace": "hog"},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "hog",
-                            "image": IMAGE,
-                            "resources": {"requests": {"cpu": f"{free - args.room * NEED_CPU - NEED_CPU // 2}m"}},
-                        }
-                    ]
-                },
-            }
-        )
+        occupy(kube, "hog", {"cpu": f"{free - args.room * NEED_CPU - NEED_CPU // 2}m"})
         work = pathlib.Path(tempfile.mkdtemp())
         (work / "k8s-ee.yaml").write_text(json.dumps({"projectId": "bench", "databases": {"postgresql": True}}))
         (work / "allowlist.yaml").write_text("mode: disabled\n")
@@ -78,16 +62,7 @@ def main() -> int:
             runs, threads = {}, []
             started = time.monotonic()
             for number in range(1, args.runs + 1):
-                env = {
-                    **playbook_env(cluster.kubeconfig, github.token),
-                    "K8S_EE_REPOSITORY": "acme/bench",
-                    "K8S_EE_PR_NUMBER": str(number),
-                    "K8S_EE_HEAD_SHA": "a" * 40,
-                    "K8S_EE_BRANCH": "bench",
-                    "K8S_EE_PR_AUTHOR": "bench",
-                    "K8S_EE_AUTHOR_ASSOCIATION": "OWNER",
-                    "K8S_EE_IMAGE": IMAGE,
-                }
+                env = {**playbook_env(cluster.kubeconfig, github.token), **event(number, IMAGE)}
                 variables = {
                     "k8s_ee_project_id": "bench",
                     "k8s_ee_domain": "bench.example.com",

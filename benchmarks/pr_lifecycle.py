@@ -26,7 +26,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
-from _playbook import playbook  # noqa: E402
+from _playbook import event, playbook  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
 CONFIG = {"projectId": "bench", "databases": {"postgresql": True, "redis": True}}
@@ -129,16 +129,7 @@ def main() -> int:
         (work / "allowlist.yaml").write_text("mode: disabled\n")
         with FakeGitHub() as github:
             env = playbook_env(cluster.kubeconfig, github.token)
-            # the event's values as environment variables, as the workflows pass them (docs/security.md)
-            env.update(
-                K8S_EE_REPOSITORY="acme/bench",
-                K8S_EE_PR_NUMBER="1",
-                K8S_EE_HEAD_SHA="a" * 40,
-                K8S_EE_BRANCH="bench",
-                K8S_EE_PR_AUTHOR="bench",
-                K8S_EE_AUTHOR_ASSOCIATION="OWNER",
-                K8S_EE_IMAGE=IMAGE,
-            )
+            env.update(event(1, IMAGE))  # the event's values, as the workflows pass them
             variables = {
                 "k8s_ee_project_id": "bench",
                 "k8s_ee_domain": "bench.example.com",

@@ -23,6 +23,21 @@ def ensure_platform_prerequisites(kube) -> None:
     _create(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "platform"}})
 
 
+def occupy(kube, namespace: str, requests: dict) -> None:
+    """A namespace with one pod outside environments that requests `requests` (e.g. {"cpu": "3900m"}): room taken
+    from capacity admission, which counts every such pod's requests (docs/quota.md, "Capacity")."""
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    container = {"name": "hog", "image": "registry.example/hog@sha256:" + "3" * 64, "resources": {"requests": requests}}
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "hog", "namespace": namespace},
+            "spec": {"containers": [container]},
+        }
+    )
+
+
 def _create(kube, obj: dict) -> None:
     try:
         kube.create(obj)

@@ -10,7 +10,7 @@ import time
 import pytest
 import yaml
 from conftest import IMAGE_2
-from harness import wait_until_gone
+from harness import occupy, wait_until_gone
 from kube_proxy import BarrierProxy
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
@@ -354,23 +354,7 @@ def test_github_502_is_retried(playbooks, github, app):
 def test_capacity_exhausted_is_refused(playbooks, kube, github, app):
     path = app.config({"projectId": "shop", "databases": {"postgresql": True}})
     # fill the node: a pod outside environments requesting nearly all 4 CPUs
-    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"hog-{app.number}"}})
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "hog", "namespace": f"hog-{app.number}"},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "hog",
-                        "image": "registry.example/hog@sha256:" + "3" * 64,
-                        "resources": {"requests": {"cpu": "3900m", "memory": "1Gi"}},
-                    }
-                ]
-            },
-        }
-    )
+    occupy(kube, f"hog-{app.number}", {"cpu": "3900m", "memory": "1Gi"})
     try:
         result = playbooks.run("pr_up", k8s_ee_pr_number=app.number, k8s_ee_config_path=path)
         assert result.rc != 0
@@ -397,23 +381,7 @@ def test_ten_new_environments_at_once_with_room_for_five_admit_five(playbooks, k
     free = _capacity.measure_capacity(kube).free_cpu
     hog = free - (5 * need + need // 2)  # room for five and a half
     assert hog > 0, f"the cluster has {free}m CPU free, too little for this test"
-    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"hog-{app.number}"}})
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "hog", "namespace": f"hog-{app.number}"},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "hog",
-                        "image": "registry.example/hog@sha256:" + "3" * 64,
-                        "resources": {"requests": {"cpu": f"{hog}m", "memory": "64Mi"}},
-                    }
-                ]
-            },
-        }
-    )
+    occupy(kube, f"hog-{app.number}", {"cpu": f"{hog}m", "memory": "64Mi"})
     try:
         pattern = rf"^GET /api/v1/namespaces/(?:{'|'.join(namespaces)})$"
         with BarrierProxy(kube, pattern, parties=len(numbers)) as proxy:

@@ -719,21 +719,26 @@ def test_an_update_takes_neither_room_nor_the_lock():
     assert not [w for w in kube.writes[writes:] if w[1] == "Lease"]
 
 
-def test_a_held_capacity_lease_is_waited_for_and_then_refused_with_nothing_written():
-    kube, clock = FakeKube(), Clock()
-    clock.now = 2_000_000_000.0
+def _capacity_lease(kube, holder: str, renewed: float) -> None:
+    """The capacity Lease as another run left it: held by `holder`, last renewed at `renewed` (epoch seconds)."""
     kube.put(
         {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
             "metadata": {"name": _lifecycle.CAPACITY_LOCK, "namespace": "platform"},
             "spec": {
-                "holderIdentity": "another-run",
+                "holderIdentity": holder,
                 "leaseDurationSeconds": 30,
-                "renewTime": _timestamps.rfc3339_micro(clock.now + 3600),  # renewed: never expires in this test
+                "renewTime": _timestamps.rfc3339_micro(renewed),
             },
         }
     )
+
+
+def test_a_held_capacity_lease_is_waited_for_and_then_refused_with_nothing_written():
+    kube, clock = FakeKube(), Clock()
+    clock.now = 2_000_000_000.0
+    _capacity_lease(kube, "another-run", renewed=clock.now + 3600)  # never expires in this test
     with pytest.raises(_errors.LifecycleError) as raised:
         _lifecycle.up(kube, _request({}, timeout=20), clock=clock, wall=clock, sleep=clock.sleep)
     assert raised.value.step == "capacity"
@@ -747,18 +752,7 @@ def test_a_held_capacity_lease_is_waited_for_and_then_refused_with_nothing_writt
 def test_a_capacity_lease_whose_holder_died_is_taken_once_it_expired():
     kube, clock = FakeKube(), Clock()
     clock.now = 2_000_000_000.0
-    kube.put(
-        {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": _lifecycle.CAPACITY_LOCK, "namespace": "platform"},
-            "spec": {
-                "holderIdentity": "dead-run",
-                "leaseDurationSeconds": 30,
-                "renewTime": "2033-05-18T03:33:00.000000Z",
-            },
-        }
-    )
+    _capacity_lease(kube, "dead-run", renewed=clock.now - 20)  # and never again: free 10 s after the start
     _lifecycle.up(kube, _request({}, timeout=60), clock=clock, wall=clock, sleep=clock.sleep)
     assert kube.get("Namespace", NS) is not None
     assert 2_000_000_000.0 + 10 <= clock.now <= 2_000_000_000.0 + 11  # when its 30 s ran out, not pr_up's timeout
