@@ -63,6 +63,20 @@ def event(number: int, image: str, repository: str = "acme/bench") -> dict:
     }
 
 
+def settings(work: pathlib.Path, github_url: str) -> dict:
+    """The operator's extra vars of the simulated-cluster benchmarks: project `bench`, the k8s-ee.yaml and allowlist
+    in `work`, the local GitHub, no health check (nothing answers on simulated nodes)."""
+    return {
+        "k8s_ee_project_id": "bench",
+        "k8s_ee_domain": "bench.example.com",
+        "k8s_ee_config_path": str(work / "k8s-ee.yaml"),
+        "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
+        "k8s_ee_github_api_url": github_url,
+        "k8s_ee_health_check": False,
+        "k8s_ee_timeout": 300,
+    }
+
+
 def playbook(name: str | pathlib.Path, variables: dict | None, env: dict, extra: tuple = ()) -> Run:
     """Run playbooks/<name>.yml (or the playbook at a path) with `variables` as extra vars and `env`."""
     path = pathlib.Path(name) if isinstance(name, pathlib.Path) else REPO / "playbooks" / f"{name}.yml"

@@ -24,7 +24,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
-from _playbook import event, playbook  # noqa: E402
+from _playbook import event, playbook, settings  # noqa: E402
 from localcluster import LocalCluster  # noqa: E402
 
 NEED_CPU = 450  # millicores: the quota's requests.cpu of app + PostgreSQL
@@ -63,15 +63,7 @@ def main() -> int:
             started = time.monotonic()
             for number in range(1, args.runs + 1):
                 env = {**playbook_env(cluster.kubeconfig, github.token), **event(number, IMAGE)}
-                variables = {
-                    "k8s_ee_project_id": "bench",
-                    "k8s_ee_domain": "bench.example.com",
-                    "k8s_ee_config_path": str(work / "k8s-ee.yaml"),
-                    "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
-                    "k8s_ee_github_api_url": github.url,
-                    "k8s_ee_health_check": False,
-                    "k8s_ee_timeout": 300,
-                }
+                variables = settings(work, github.url)
                 thread = threading.Thread(
                     target=lambda n=number, v=variables, e=env: runs.__setitem__(
                         n, (playbook("pr_up", v, e), time.monotonic())

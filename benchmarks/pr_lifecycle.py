@@ -26,7 +26,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "cluster"), str(REPO / "tests"), str(REPO / ".build" / "collections")]
 
-from _playbook import event, playbook  # noqa: E402
+from _playbook import event, playbook, settings  # noqa: E402
 from localcluster import LocalCluster, binaries  # noqa: E402
 
 CONFIG = {"projectId": "bench", "databases": {"postgresql": True, "redis": True}}
@@ -130,16 +130,7 @@ def main() -> int:
         with FakeGitHub() as github:
             env = playbook_env(cluster.kubeconfig, github.token)
             env.update(event(1, IMAGE))  # the event's values, as the workflows pass them
-            variables = {
-                "k8s_ee_project_id": "bench",
-                "k8s_ee_domain": "bench.example.com",
-                "k8s_ee_config_path": str(work / "k8s-ee.yaml"),
-                "k8s_ee_allowlist_path": str(work / "allowlist.yaml"),
-                "k8s_ee_github_api_url": github.url,
-                "k8s_ee_health_check": False,
-                "k8s_ee_collect_logs": False,
-                "k8s_ee_timeout": 300,
-            }
+            variables = {**settings(work, github.url), "k8s_ee_collect_logs": False}
             # rounds alternate, so that a slower moment of the machine falls on both sides alike
             for _round in range(args.runs):
                 for label, name in (("up", "pr_up"), ("up_again", "pr_up"), ("down", "pr_down")):

@@ -3,10 +3,10 @@
     python3 benchmarks/run.py [--only NAME ...]
 
 `make benchmark` runs this. Each benchmark is a script of benchmarks/ that prints one JSON object
-and exits non-zero when it fails (config_hostile also when it misses a target); each runs in its own
-process, one after the other (the machine is small: timings of benchmarks running side by side would
-mean nothing). The cluster benchmarks start their own local cluster. The exit code is 1 when any
-benchmark exited non-zero.
+and exits non-zero when it fails (config_hostile, capacity and real_node also when they miss a target; pr_lifecycle
+reports its targets under `met`); each runs in its own process, one after the other (the machine is small: timings
+of benchmarks running side by side would mean nothing). The cluster benchmarks start their own local cluster.
+The exit code is 1 when any benchmark exited non-zero.
 """
 
 from __future__ import annotations
