@@ -7,7 +7,7 @@ On the local cluster (one simulated node of 4 CPU / 24 GiB) a pod outside enviro
 `--runs` pr_up playbooks start together. Capacity admission holds the Lease platform/k8s-ee-capacity from measuring
 until the new quota exists (docs/pr-lifecycle.md), so exactly `--room` are admitted and the others refused.
 Reported: the time from the start until every admitted environment was ready (pr_up returns once it is), each run's
-time, outcome and Kubernetes API requests (the environment task's own count; a refused run reports none), and
+time, outcome and Kubernetes API requests (the environment task's own count, refused runs included), and
 whether the cluster was overcommitted. The stand-in operators of tests/fake_operators.py make PostgreSQL ready.
 """
 

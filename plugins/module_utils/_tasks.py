@@ -373,13 +373,18 @@ def _environment(p, check_mode, diff):
             result.setdefault("state", "present")
     except LifecycleError as exc:
         raise TaskFailed(
-            str(exc), secret_values=getattr(exc, "secret_values", ()), step=exc.step, details=exc.details
+            str(exc),
+            secret_values=getattr(exc, "secret_values", ()),
+            step=exc.step,
+            details=exc.details,
+            api_requests=kube.requests if kube else 0,
         ) from None
     except KubeError as exc:
         raise TaskFailed(
             f"Kubernetes API: {exc} (HTTP {exc.status} {exc.reason})",
             secret_values=getattr(exc, "secret_values", ()),
             step="kubernetes api",
+            api_requests=kube.requests if kube else 0,
         ) from None
     result["api_requests"] = kube.requests
     return result

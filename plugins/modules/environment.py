@@ -218,7 +218,7 @@ seconds:
   type: float
 api_requests:
   description: How many requests this run sent to the Kubernetes API (read by C(benchmarks/)).
-  returned: success
+  returned: always
   type: int
 step:
   description: On failure, the step that failed (ownership, capacity, wait for postgresql, health check, delete, ...).
