@@ -471,6 +471,25 @@ def _operator_flag(objects: list[dict], flag: str) -> str | None:
     return None
 
 
+def _pod_count(obj: dict, nodes: int) -> int:
+    """How many pods a workload runs: Deployments, StatefulSets and ReplicaSets their replicas (1 when unset),
+    DaemonSets one per node, Jobs, CronJobs and Pods one."""
+    if obj["kind"] == "DaemonSet":
+        return nodes
+    if obj["kind"] in ("Deployment", "StatefulSet", "ReplicaSet"):
+        return int((obj.get("spec") or {}).get("replicas", 1))
+    return 1
+
+
+def _operator_pod_count(obj: dict, where: str) -> int:
+    """How many pods prometheus-operator makes of a Prometheus or Alertmanager (replicas x shards); any other
+    pod-making custom kind, or container overrides in the resource, are not modelled here."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] not in ("Prometheus", "Alertmanager") or spec.get("containers") or spec.get("initContainers"):
+        raise ValueError(f"{where}: the pods of this resource are not counted here (kind or container overrides)")
+    return int(spec.get("replicas", 1)) * int(spec.get("shards", 1))
+
+
 def memory_rows(objects: list[dict], nodes: int = 1) -> list[dict]:
     """One row per container that runs: where, count, limit and count * limit in bytes. Workloads count their
     replicas (Deployments and StatefulSets without replicas run one, DaemonSets one per node, Jobs and Pods one);
@@ -498,24 +517,11 @@ def memory_rows(objects: list[dict], nodes: int = 1) -> list[dict]:
         where = f"{obj['kind']}/{obj['metadata']['name']}"
         spec = obj.get("spec") or {}
         if obj["kind"] in WORKLOADS:
-            if obj["kind"] == "DaemonSet":
-                count = nodes
-            elif obj["kind"] in ("Deployment", "StatefulSet", "ReplicaSet"):
-                count = int(spec.get("replicas", 1))
-            else:
-                count = 1
+            count = _pod_count(obj, nodes)
             for name, container in _containers(pod_spec(obj)):
                 add(f"{where} {name}", count, ((container.get("resources") or {}).get("limits") or {}).get("memory"))
         elif obj["kind"] in POD_MAKING_CUSTOM_KINDS:
-            if (
-                obj["kind"] not in ("Prometheus", "Alertmanager")
-                or spec.get("containers")
-                or spec.get("initContainers")
-            ):
-                raise ValueError(
-                    f"{where}: the pods of this resource are not summed here (kind or container overrides)"
-                )
-            count = int(spec.get("replicas", 1)) * int(spec.get("shards", 1))
+            count = _operator_pod_count(obj, where)
             main = obj["kind"].lower()
             add(f"{where} {main}", count, ((spec.get("resources") or {}).get("limits") or {}).get("memory"))
             reloader = _operator_flag(objects, "config-reloader-memory-limit")
@@ -548,19 +554,11 @@ def running_pods(objects: list[dict], nodes: int = 1) -> list[tuple[str, dict]]:
             continue
         where, spec = f"{obj['kind']}/{obj['metadata']['name']}", obj.get("spec") or {}
         if obj["kind"] in WORKLOADS:
-            count = {"DaemonSet": nodes, "Pod": 1}.get(obj["kind"], int(spec.get("replicas", 1)))
-            out += [(where, trimmed(pod_spec(obj)))] * count
+            out += [(where, trimmed(pod_spec(obj)))] * _pod_count(obj, nodes)
         elif obj["kind"] == "AutoscalingRunnerSet":
             out += [(where, trimmed(spec["template"]["spec"]))] * int(spec.get("minRunners") or 0)
         elif obj["kind"] in POD_MAKING_CUSTOM_KINDS:
-            if (
-                obj["kind"] not in ("Prometheus", "Alertmanager")
-                or spec.get("containers")
-                or spec.get("initContainers")
-            ):
-                raise ValueError(
-                    f"{where}: the pods of this resource are not counted here (kind or container overrides)"
-                )
+            count = _operator_pod_count(obj, where)
             flags = {
                 f"{kind}.{resource}": _operator_flag(objects, f"config-reloader-{resource}-{kind}")
                 for kind in ("request", "limit")
@@ -581,7 +579,7 @@ def running_pods(objects: list[dict], nodes: int = 1) -> list[tuple[str, dict]]:
                     {"name": "config-reloader", "resources": reloader},
                 ],
             }
-            out += [(where, pod)] * (int(spec.get("replicas", 1)) * int(spec.get("shards", 1)))
+            out += [(where, pod)] * count
     return out
 
 
