@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._errors import LifecycleError
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._readiness import polls
 from ansible_collections.k8s_ee.platform.plugins.module_utils._timestamps import parse_rfc3339_micro, rfc3339_micro
 
 LEASE_SECONDS = 30
@@ -62,7 +63,7 @@ class Lock:
 
     def __enter__(self):
         deadline = self.clock() + self.wait
-        pause = 0.05
+        pauses = polls(first=0.05)
         while True:
             lease = self.kube.get("Lease", self.name, self.namespace)
             try:
@@ -93,8 +94,7 @@ class Lock:
                 raise LifecycleError(
                     self.step, f"{self.busy} (Lease {self.namespace}/{self.name}); try again in a minute"
                 )
-            self.sleep(pause)
-            pause = min(0.5, pause * 1.5)
+            self.sleep(next(pauses))
 
     def __exit__(self, *exc):
         lease = self.kube.get("Lease", self.name, self.namespace)
