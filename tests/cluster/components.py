@@ -46,6 +46,7 @@ import fcntl
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -61,7 +62,7 @@ class Component:
     name: str  # cache folder <name>-<version> and wrapper folder components/<name>
     module: str
     version: str
-    package: str  # main package; the binary is named after its last element
+    package: str  # main package; the binary is named as go build names it (program_name)
     ldflags: str = ""
     replaces: tuple[str, ...] = ()  # the module's replace directives, as the wrapper repeats them
     excludes: tuple[str, ...] = ()  # the module's exclude directives, likewise
@@ -71,11 +72,20 @@ class Component:
 
     @property
     def binary(self) -> str:
-        return self.package.rsplit("/", 1)[-1]
+        return program_name(self.package)
 
     @property
     def packages(self) -> list[str]:
         return [self.package, *self.more_packages]
+
+
+def program_name(package: str) -> str:
+    """What `go build` names the binary of a main package: its last element, or the one before a major version
+    suffix (k8s.io/kube-state-metrics/v2 -> kube-state-metrics)."""
+    parts = package.split("/")
+    if len(parts) > 1 and re.fullmatch(r"v[0-9]+", parts[-1]):
+        return parts[-2]
+    return parts[-1]
 
 
 def _x(package: str, **values: str) -> str:
@@ -88,6 +98,13 @@ LOCAL_PATH_PROVISIONER_VERSION = "v0.0.30"
 CNPG_VERSION = "v1.30.0"
 TRAEFIK_VERSION = "v3.5.1"  # what k3s v1.34.3+k3s1 bundles (chart traefik 37.1.0, appVersion v3.5.1)
 PEBBLE_VERSION = "v2.10.3"
+# the observability stack, at the versions the pinned charts ship (role observability's defaults)
+PROMETHEUS_OPERATOR_VERSION = "v0.93.0"  # kube-prometheus-stack 88.2.0's appVersion, and its config reloader
+PROMETHEUS_VERSION = "v3.13.2"  # the chart's prometheus.prometheusSpec.image.tag; Go module v0.313.2
+NODE_EXPORTER_VERSION = "v1.12.1"  # chart prometheus-node-exporter 4.56.1
+KUBE_STATE_METRICS_VERSION = "v2.18.0"  # role observability's observability_kube_state_metrics_version
+LOKI_VERSION = "v3.6.5"  # chart loki 6.53.0's appVersion
+PROMETHEUS_COMMON = "github.com/prometheus/common/version"
 
 COMPONENTS = {
     c.name: c
@@ -170,6 +187,65 @@ COMPONENTS = {
             _x("main", version=PEBBLE_VERSION),
             more_packages=("github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv",),
         ),
+        # Makefile GO_BUILD_LDFLAGS: prometheus/common's version fields, the version from its VERSION file.
+        Component(
+            "prometheus-operator",
+            "github.com/prometheus-operator/prometheus-operator",
+            PROMETHEUS_OPERATOR_VERSION,
+            "github.com/prometheus-operator/prometheus-operator/cmd/operator",
+            _x(PROMETHEUS_COMMON, Version=PROMETHEUS_OPERATOR_VERSION.lstrip("v"), Branch="HEAD"),
+            more_packages=("github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader",),
+        ),
+        # .promu.yml: prometheus/common's version fields (Prometheus 3.x is published as module v0.3xx.y).
+        Component(
+            "prometheus",
+            "github.com/prometheus/prometheus",
+            "v0.313.2",
+            "github.com/prometheus/prometheus/cmd/prometheus",
+            _x(PROMETHEUS_COMMON, Version=PROMETHEUS_VERSION.lstrip("v"), Branch="HEAD"),
+            replaces=("cloud.google.com/go => cloud.google.com/go v0.123.0",),
+            excludes=(
+                "github.com/linode/linodego v1.0.0",
+                "github.com/grpc-ecosystem/grpc-gateway v1.14.7",
+                "google.golang.org/api v0.30.0",
+            ),
+        ),
+        Component(
+            "node-exporter",
+            "github.com/prometheus/node_exporter",
+            NODE_EXPORTER_VERSION,
+            "github.com/prometheus/node_exporter",
+            _x(PROMETHEUS_COMMON, Version=NODE_EXPORTER_VERSION.lstrip("v"), Branch="HEAD"),
+        ),
+        # Makefile: prometheus/common's version fields, the tag as Version.
+        Component(
+            "kube-state-metrics",
+            "k8s.io/kube-state-metrics/v2",
+            KUBE_STATE_METRICS_VERSION,
+            "k8s.io/kube-state-metrics/v2",
+            _x(PROMETHEUS_COMMON, Version=KUBE_STATE_METRICS_VERSION, Branch="HEAD"),
+        ),
+        # Makefile GO_LDFLAGS (VPREFIX is pkg/util/build, Version the image tag) and its build tag netgo.
+        Component(
+            "loki",
+            "github.com/grafana/loki/v3",
+            LOKI_VERSION,
+            "github.com/grafana/loki/v3/cmd/loki",
+            _x("github.com/grafana/loki/v3/pkg/util/build", Version=LOKI_VERSION.lstrip("v"), Branch="HEAD"),
+            # the log agent of the same release: the tests' stand-in for Alloy, whose module does not build here
+            more_packages=("github.com/grafana/loki/v3/clients/cmd/promtail",),
+            replaces=(
+                "github.com/Azure/azure-sdk-for-go => github.com/Azure/azure-sdk-for-go v68.0.0+incompatible",
+                "github.com/Azure/azure-storage-blob-go => "
+                "github.com/MasslessParticle/azure-storage-blob-go v0.14.1-0.20240322194317-344980fda573",
+                "github.com/gocql/gocql => github.com/grafana/gocql v0.0.0-20200605141915-ba5dc39ece85",
+                "github.com/hashicorp/memberlist => github.com/grafana/memberlist v0.3.1-0.20220714140823-09ffed8adbbe",
+                "github.com/grafana/regexp => github.com/grafana/regexp v0.0.0-20240518133315-a468a5bfb3bc",
+                "github.com/influxdata/go-syslog/v3 => github.com/leodido/go-syslog/v4 v4.2.0",
+                "github.com/thanos-io/objstore => github.com/grafana/objstore v0.0.0-20250728171719-b5d3b766d1b0",
+            ),
+            excludes=("k8s.io/client-go v8.0.0+incompatible",),
+        ),
     )
 }
 
@@ -181,7 +257,7 @@ def binary(name: str, program: str | None = None) -> pathlib.Path:
 
 
 def _programs(component: Component) -> list[pathlib.Path]:
-    return [binary(component.name, package.rsplit("/", 1)[-1]) for package in component.packages]
+    return [binary(component.name, program_name(package)) for package in component.packages]
 
 
 def _build_from_copy(component: Component, out_dir: pathlib.Path, log) -> None:

@@ -71,6 +71,13 @@ BUSYBOX_IMAGE = "docker.io/library/busybox:{version}"
 BASE_IMAGE = "localhost/k8s-ee-bookworm-base:12"
 COREDNS_IMAGE = "localhost/k8s-ee-coredns:{version}"
 CNPG_OPERATOR_IMAGE = "ghcr.io/cloudnative-pg/cloudnative-pg:{version}"
+# the observability stack, as the pinned charts render their images (tests/cluster/components.py builds the programs)
+PROMETHEUS_OPERATOR_IMAGE = "quay.io/prometheus-operator/prometheus-operator:{version}"
+CONFIG_RELOADER_IMAGE = "quay.io/prometheus-operator/prometheus-config-reloader:{version}"
+PROMETHEUS_IMAGE = "quay.io/prometheus/prometheus:{version}"
+NODE_EXPORTER_IMAGE = "quay.io/prometheus/node-exporter:{version}"
+KUBE_STATE_METRICS_IMAGE = "registry.k8s.io/kube-state-metrics/kube-state-metrics:{version}"
+LOKI_IMAGE = "docker.io/grafana/loki:{version}"
 DEFAULT_TAGS = {
     "pause": ["3.10"],
     "sample-app": ["1"],
@@ -79,6 +86,12 @@ DEFAULT_TAGS = {
     "busybox": ["latest"],
     "coredns": ["1.12.4"],
     "cloudnative-pg": ["1.30.0"],
+    "prometheus-operator": ["v0.93.0"],
+    "prometheus-config-reloader": ["v0.93.0"],
+    "prometheus": ["v3.13.2-distroless"],
+    "node-exporter": ["v1.12.1-distroless"],
+    "kube-state-metrics": ["v2.18.0"],
+    "loki": ["3.6.5"],
 }
 
 MEDIA = {
@@ -152,7 +165,8 @@ class Recipe:
     files: tuple[tuple[str, int, bytes], ...] = ()  # (path in the image, mode, content)
     config: dict = dataclasses.field(default_factory=dict, compare=False)
     host_tools: tuple[str, ...] = ()  # host packages whose installed versions key the image (a compiler)
-    # scratch images of Go programs built here (tests/cluster/components.py): (component, path in the image)
+    # scratch images of Go programs built here (tests/cluster/components.py): (component, path in the image); a
+    # component's other program is named "<component>/<program>"
     binaries: tuple[tuple[str, str], ...] = ()
 
 
@@ -300,6 +314,50 @@ def recipes(tags: dict[str, list[str]] | None = None) -> dict[str, Recipe]:
             binaries=(("cloudnative-pg", "/manager"), ("cloudnative-pg", "/operator/manager_amd64")),
             files=(("/etc/passwd", 0o644, b"nonroot:x:10001:10001::/:/sbin/nologin\n"),),
             config={"Env": [f"PATH={PATH}"], "Entrypoint": ["/manager"], "User": "10001:10001", "WorkingDir": "/"},
+        ),
+        # The observability stack: each upstream image is its static program on a distroless or busybox base, run as
+        # nobody (65534) unless the chart's securityContext says otherwise; the manifests set the arguments.
+        **{
+            name: Recipe(
+                name=name,
+                refs=refs(name, pattern),
+                base=False,
+                populate="component",
+                binaries=((program, path),),
+                files=(("/etc/passwd", 0o644, b"nobody:x:65534:65534:nobody:/home:/sbin/nologin\n"),),
+                config={"Env": [f"PATH={PATH}"], "Entrypoint": [path], "User": "65534:65534", "WorkingDir": workdir},
+            )
+            for name, pattern, program, path, workdir in (
+                ("prometheus-operator", PROMETHEUS_OPERATOR_IMAGE, "prometheus-operator", "/bin/operator", "/"),
+                (
+                    "prometheus-config-reloader",
+                    CONFIG_RELOADER_IMAGE,
+                    "prometheus-operator/prometheus-config-reloader",
+                    "/bin/prometheus-config-reloader",
+                    "/",
+                ),
+                # the distroless image: its WorkingDir is the data folder the operator mounts
+                ("prometheus", PROMETHEUS_IMAGE, "prometheus", "/bin/prometheus", "/prometheus"),
+                ("node-exporter", NODE_EXPORTER_IMAGE, "node-exporter", "/bin/node_exporter", "/"),
+                ("kube-state-metrics", KUBE_STATE_METRICS_IMAGE, "kube-state-metrics", "/kube-state-metrics", "/"),
+            )
+        },
+        # Loki's image runs as 10001 with its data under /loki (the chart mounts its volume at /var/loki)
+        "loki": Recipe(
+            name="loki",
+            refs=refs("loki", LOKI_IMAGE),
+            base=False,
+            populate="component",
+            binaries=(("loki", "/usr/bin/loki"),),
+            files=(("/etc/passwd", 0o644, b"loki:x:10001:10001::/loki:/sbin/nologin\n"),),
+            config={
+                "Env": [f"PATH={PATH}"],
+                "Entrypoint": ["/usr/bin/loki"],
+                "Cmd": ["-config.file=/etc/loki/local-config.yaml"],
+                "User": "10001:10001",
+                "WorkingDir": "/",
+                "ExposedPorts": {"3100/tcp": {}},
+            },
         ),
         # the operand image CloudNativePG runs its instance manager in: PostgreSQL's programs on PATH, user 26
         "postgresql": Recipe(
@@ -910,8 +968,10 @@ def _populate_busybox(root: pathlib.Path, recipe: Recipe, work: pathlib.Path) ->
 def _component_key(name: str) -> str:
     import components  # tests/cluster/components.py, beside this file
 
-    component = components.COMPONENTS[name]
-    return f"{component.module}@{component.version} {component.package} {component.ldflags}"
+    component_name, program = name.partition("/")[::2]
+    component = components.COMPONENTS[component_name]
+    key = f"{component.module}@{component.version} {component.package} {component.ldflags}"
+    return f"{key} {program}" if program else key
 
 
 def _populate_component(root: pathlib.Path, recipe: Recipe, work: pathlib.Path) -> None:
@@ -919,13 +979,14 @@ def _populate_component(root: pathlib.Path, recipe: Recipe, work: pathlib.Path) 
     import components
 
     del work
-    built = components.build([name for name, _path in recipe.binaries], log=log_stderr)
+    components.build(sorted({entry[0].partition("/")[0] for entry in recipe.binaries}), log=log_stderr)
     for folder, mode in (("etc", 0o755), ("tmp", 0o1777)):
         (root / folder).mkdir(mode=mode, exist_ok=True)
     for name, target in recipe.binaries:
         destination = root / target.lstrip("/")
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(built[name], destination)
+        component, program = name.partition("/")[::2]
+        shutil.copyfile(components.binary(component, program or None), destination)
         destination.chmod(0o755)
     _write_files(root, recipe)
 

@@ -71,6 +71,18 @@ NODE_TAGS = {
     "cloudnative-pg": ["1.30.0"],
 }
 NODE_IMAGES = list(NODE_TAGS)
+# The observability stack's images (role observability's charts), imported by the tests that run it
+OBSERVABILITY_TAGS = {
+    name: images.DEFAULT_TAGS[name]
+    for name in (
+        "prometheus-operator",
+        "prometheus-config-reloader",
+        "prometheus",
+        "node-exporter",
+        "kube-state-metrics",
+        "loki",
+    )
+}
 HELPER_IMAGE = images.BUSYBOX_IMAGE.format(version="1.35")  # local-path-provisioner's helper pods
 COREDNS_IMAGE = images.COREDNS_IMAGE.format(version="1.12.4")
 CRI_READY = "Start streaming server"
@@ -201,6 +213,7 @@ class RealNode:
         self.containerd_socket = "/run/k8s-ee-node/containerd.sock"  # inside the node's own /run
         self.saved_sysctls = workdir / "host-sysctls.json"
         self.mount_namespace_file = workdir / "mount-namespace"
+        self.image_digests: dict[str, str] = {}  # reference -> digest of each image imported
 
     # ---- network (before the API server starts: it listens on HOST_ADDRESS)
 
@@ -257,6 +270,10 @@ class RealNode:
         self._wait_holder()
         # so that cleanup finds the node's processes (shims) even when the holder is gone
         self.mount_namespace_file.write_text(os.readlink(f"/proc/{self._holder_pid()}/ns/mnt"))
+        # A server's / is a shared mount (systemd makes it one), which a hostPath with HostToContainer propagation
+        # needs (node-exporter mounts / so). Here the host's may be private, and a slave of a private mount is
+        # private: / is made shared in the node's namespace, a peer group of its own that never reaches the host's.
+        self.run("mount", "--make-rshared", "/")
         for source, target in ((self.var_lib, "/var/lib"), (self.var_log, "/var/log")):
             self.run("mount", "--bind", str(source), target)
         self._fresh_run()
@@ -460,6 +477,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         logs "Start streaming server" as the last step before it is (pkg/cri/server/service.go, Run)."""
         log = self.cluster.workdir / "logs" / "containerd.log"
         started_before = log.read_text(errors="replace").count(CRI_READY) if log.exists() else 0
+        # The kubelet's cAdvisor asks containerd at its default socket which pod and container a cgroup is: without
+        # that, container_* metrics carry no pod, namespace or container label (k3s points it at its own socket).
+        # The node's /run is its own, so the default path leads to this containerd and nothing of the host's.
+        self.run("mkdir", "-p", "/run/containerd")
+        self.run("ln", "-sfn", self.containerd_socket, "/run/containerd/containerd.sock")
         self._start("containerd", [shutil.which("containerd"), f"--config={self.config_dir / 'containerd.toml'}"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -471,15 +493,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             time.sleep(0.2)
         raise NodeError(f"containerd's CRI was not ready within 60s; see {log}")
 
-    def import_images(self) -> None:
-        """Every image the node's pods use, built here (tests/cluster/images.py) and imported under its name."""
-        built = images.build(NODE_IMAGES, tags=NODE_TAGS, log=self.log)
-        self.image_digests = images.digests(built.values())
+    def import_images(self, names=None, tags=None) -> None:
+        """Images the node's pods use, built here (tests/cluster/images.py) and imported under their names: by default
+        every image of NODE_IMAGES; a test adds others (OBSERVABILITY_TAGS) to the running node."""
+        built = images.build(names or NODE_IMAGES, tags=tags or NODE_TAGS, log=self.log)
+        digests = images.digests(built.values())
+        self.image_digests.update(digests)
         ctr = ["ctr", f"--address={self.containerd_socket}", "-n", "k8s.io", "images"]
         for tarball in built.values():
             self.run(*ctr, "import", str(tarball))
         # the name a pull by digest would have left behind, so `repository@sha256:…` resolves as after a pull
-        for reference, digest in self.image_digests.items():
+        for reference, digest in digests.items():
             self.run(*ctr, "tag", "--force", reference, f"{reference.rsplit(':', 1)[0]}@{digest}")
 
     def start_kubelet(self, bins: dict) -> None:

@@ -120,6 +120,12 @@ def test_binaries_report_the_pinned_versions():
     assert "/pkg/version.Version=3.5.1 " in flags["traefik"] + " "  # goreleaser's .Version has no "v"
     assert "/pkg/version.Codename=chabichou" in flags["traefik"]
     assert flags["pebble"] == "-X main.version=v2.10.3"
+    # prometheus/common's version package, as promu and the Makefiles set it (Prometheus 3.13.2 is module v0.313.2)
+    assert "/common/version.Version=3.13.2 " in flags["prometheus"] + " "
+    assert "/common/version.Version=0.93.0 " in flags["prometheus-operator"] + " "
+    assert "/common/version.Version=1.12.1 " in flags["node-exporter"] + " "
+    assert "/common/version.Version=v2.18.0 " in flags["kube-state-metrics"] + " "
+    assert "/loki/v3/pkg/util/build.Version=3.6.5 " in flags["loki"] + " "
 
 
 def test_binary_paths_are_keyed_by_version(tmp_path, monkeypatch):
@@ -132,6 +138,11 @@ def test_binary_paths_are_keyed_by_version(tmp_path, monkeypatch):
     )
     assert components.binary("traefik") == tmp_path / "traefik-v3.5.1" / "traefik"
     assert components.binary("pebble", "pebble-challtestsrv") == tmp_path / "pebble-v2.10.3" / "pebble-challtestsrv"
+    # go build names a main package by its last element, or the one before a major version suffix
+    assert components.binary("kube-state-metrics") == tmp_path / "kube-state-metrics-v2.18.0" / "kube-state-metrics"
+    assert components.binary("prometheus-operator", "prometheus-config-reloader") == (
+        tmp_path / "prometheus-operator-v0.93.0" / "prometheus-config-reloader"
+    )
 
 
 def test_build_builds_only_what_is_missing(tmp_path, monkeypatch):
@@ -142,7 +153,7 @@ def test_build_builds_only_what_is_missing(tmp_path, monkeypatch):
         calls.append((module_dir, packages, ldflags))
         out_dir.mkdir(parents=True, exist_ok=True)
         for package in packages:
-            (out_dir / package.rsplit("/", 1)[-1]).write_text("")
+            (out_dir / components.program_name(package)).write_text("")
 
     monkeypatch.setattr(localcluster, "_go_build", go_build)
     present = components.binary("coredns")
@@ -158,9 +169,18 @@ def test_build_builds_only_what_is_missing(tmp_path, monkeypatch):
     calls.clear()
     without_copy = [name for name, c in components.COMPONENTS.items() if not c.added_files]
     assert set(components.build(without_copy, log=lambda _: None)) == set(without_copy)
-    assert [c[0].name for c in calls] == ["kube-router", "local-path-provisioner", "pebble"]
+    assert [c[0].name for c in calls] == [
+        "kube-router",
+        "local-path-provisioner",
+        "pebble",
+        "prometheus-operator",
+        "prometheus",
+        "node-exporter",
+        "kube-state-metrics",
+        "loki",
+    ]
     pebble = components.COMPONENTS["pebble"]
-    assert calls[-1][1] == [pebble.package, "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv"]
+    assert calls[2][1] == [pebble.package, "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv"]
 
 
 def test_build_again_when_one_of_the_binaries_is_missing(tmp_path, monkeypatch):
@@ -171,7 +191,7 @@ def test_build_again_when_one_of_the_binaries_is_missing(tmp_path, monkeypatch):
         built.append(packages)
         out_dir.mkdir(parents=True, exist_ok=True)
         for package in packages:
-            (out_dir / package.rsplit("/", 1)[-1]).write_text("")
+            (out_dir / components.program_name(package)).write_text("")
 
     monkeypatch.setattr(localcluster, "_go_build", go_build)
     components.binary("pebble").parent.mkdir(parents=True)
