@@ -247,6 +247,16 @@ def test_preflight_names_the_missing_secret_and_creates_nothing(cluster, kube, c
     finally:
         kube.request("DELETE", f"{INGRESS_CLASSES}/k8s-ee-test-nginx")
     assert role_objects_exist(kube) == []
+    # the alert thresholds a test shortens: a Prometheus duration, whole minutes (a hostile one would be PromQL)
+    for name, value in (
+        ("observability_alert_quota_pressure_for", "15m} or vector(1"),
+        ("observability_alert_never_ready_minutes", "0"),
+    ):
+        rc, _stats, failures, output = run_role(cluster, tmp_path, **{**VARIABLES, name: value})
+        outputs.append(output)
+        assert rc != 0
+        assert any(f"{name} is '{value}'" in f for f in failures), failures
+    assert role_objects_exist(kube) == []
     # A team alone is enough (check mode: the preflight passes and nothing is created).
     rc, _stats, failures, output = run_role(
         cluster, tmp_path, check=True, **{**open_login, "observability_grafana_github_team_ids": [1234567]}
