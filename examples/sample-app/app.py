@@ -10,6 +10,8 @@ value in each database the platform gives it, through exactly the variables docs
     PUT  /kv/<db>/<key>         store the request body under <key>  (db: redis, mariadb, postgresql)
     GET  /kv/<db>/<key>         the value stored under <key>, 404 when there is none
     GET  /check/<db>            store a fresh value and read it back
+    GET  /metrics               requests answered, by status, in Prometheus' text format (k8s-ee.yaml
+                                metrics.enabled makes the platform scrape it, docs/observability.md)
 
 The health path is /healthz (HEALTH_PATH overrides it, for a k8s-ee.yaml with another app.healthPath).
 
@@ -194,6 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         LOG.info("%s %s", self.address_string(), format % args)
 
     def answer(self, status: int, body) -> None:
+        ANSWERED[status] = ANSWERED.get(status, 0) + 1
         data = (json.dumps(body, sort_keys=True) + "\n").encode() if not isinstance(body, str) else body.encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8" if isinstance(body, str) else "application/json")
@@ -217,6 +220,8 @@ class Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path == HEALTH_PATH:
             self.answer(200, "ok\n")
+        elif path == "/metrics":
+            self.answer(200, metrics())
         elif path == "/":
             self.answer(200, overview())
         else:
@@ -282,6 +287,19 @@ def redact(text: str) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text[:500]
+
+
+ANSWERED: dict[int, int] = {}  # HTTP status -> requests answered with it
+
+
+def metrics() -> str:
+    """Prometheus' text exposition format (version 0.0.4): one counter."""
+    lines = [
+        "# HELP sample_app_requests_total HTTP requests answered, by status.",
+        "# TYPE sample_app_requests_total counter",
+    ]
+    lines += [f'sample_app_requests_total{{code="{code}"}} {count}' for code, count in sorted(ANSWERED.items())]
+    return "\n".join(lines) + "\n"
 
 
 def overview() -> dict:

@@ -421,6 +421,17 @@ def test_the_sample_app_answers_health_and_names_missing_variables(app_server):
     assert request(app_server + "/nothing")[0] == 404
 
 
+def test_the_sample_app_counts_its_answers_for_prometheus(app_module, app_server):
+    app_module.ANSWERED.clear()
+    request(app_server + "/healthz")
+    request(app_server + "/nothing")
+    status, text = request(app_server + "/metrics")
+    assert status == 200
+    assert "# TYPE sample_app_requests_total counter\n" in text
+    assert 'sample_app_requests_total{code="200"} 1\n' in text
+    assert 'sample_app_requests_total{code="404"} 1\n' in text
+
+
 def test_the_sample_app_reports_a_failing_database_without_its_credentials(app_module, app_server, monkeypatch):
     for name, value in {
         "REDIS_URL": "redis://:topsecret@redis:6379/0",
