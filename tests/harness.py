@@ -149,24 +149,44 @@ def helm_chart(kube, name, namespace="kube-system"):
 
 
 def install_helm_chart(kube, kubectl: list[str], name: str, namespace: str = "kube-system") -> list[dict]:
-    """What k3s' helm-controller does for one of the roles' HelmCharts, without its download: `helm template` of
-    the pinned chart (tests/upstream.py, the same version) with the HelmChart's valuesContent, under the HelmChart's
-    name as release and in its targetNamespace (tests/charts.py `render`), applied server-side (`helm test` hooks
-    left out, as an install leaves them). `kubectl` is the command with its --kubeconfig."""
+    """What k3s' helm-controller does for one of the roles' HelmCharts, without its download: the CRDs of the chart's
+    crds/ folders first (as `helm install` creates them), then `helm template` of the pinned chart (tests/upstream.py,
+    the same version) with the HelmChart's valuesContent, under the HelmChart's name as release and in its
+    targetNamespace (tests/charts.py `render`), applied server-side (`helm test` hooks left out, as an install leaves
+    them; an object that names its namespace, such as an exporter's Service in kube-system, goes there). `kubectl`
+    is the command with its --kubeconfig."""
     import yaml
-    from charts import is_test_hook, release, render
+    from charts import chart_crds, chart_folder, is_test_hook, release, render, values_of
 
     chart = helm_chart(kube, name, namespace)
     _release, target = release(chart)
+
+    def apply(objects, *where):
+        applied = subprocess.run(
+            [*kubectl, "apply", "--server-side", "--force-conflicts", *where, "-f", "-"],
+            input=yaml.safe_dump_all(objects),
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        if applied.returncode:
+            raise RuntimeError(f"applying chart {name} failed: {applied.stderr[-3000:]}")
+
+    crds = chart_crds(chart_folder(chart["spec"]), values_of(chart))
+    if crds:
+        apply(crds)
+        subprocess.run(
+            [*kubectl, "wait", "--for=condition=Established", "--timeout=60s"]
+            + [f"crd/{crd['metadata']['name']}" for crd in crds],
+            capture_output=True,
+            check=True,
+        )
     objects = [obj for obj in render(chart) if not is_test_hook(obj)]
     if not kube.get("Namespace", target):
         kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
-    manifest = yaml.safe_dump_all(objects)
-    subprocess.run(
-        [*kubectl, "apply", "--server-side", "--force-conflicts", "-n", target, "-f", "-"],
-        input=manifest,
-        text=True,
-        capture_output=True,
-        check=True,
-    )
+    by_namespace: dict[str, list[dict]] = {}
+    for obj in objects:
+        by_namespace.setdefault(obj.get("metadata", {}).get("namespace") or target, []).append(obj)
+    for where, group in sorted(by_namespace.items()):
+        apply(group, "-n", where)
     return objects

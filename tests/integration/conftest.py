@@ -216,3 +216,27 @@ def no_leftover_namespaces(kube):
     for ns in kube.list("Namespace"):
         if ns["metadata"]["name"] not in before and not ns["metadata"].get("deletionTimestamp"):
             kube.delete("Namespace", ns["metadata"]["name"])
+
+
+# ------------------------------------------------------------------ the real node's modules
+# test_real_node.py and test_real_observability.py each define `node_cluster` (a real node of their own, with or
+# without the edge); these module-scoped fixtures build on whichever the requesting module defines.
+
+
+@pytest.fixture(scope="module")
+def host_before():
+    import realnode
+
+    return realnode.host_snapshot()
+
+
+@pytest.fixture(scope="module")
+def node_kube(node_cluster):
+    client = Kube(kubeconfig=str(node_cluster.kubeconfig))
+    ensure_platform_prerequisites(client)
+    return client
+
+
+@pytest.fixture(scope="module")
+def node_playbooks(node_cluster, node_kube, github, allowlist, tmp_path_factory):
+    return Playbooks(node_cluster, github, allowlist, tmp_path_factory.mktemp("real-node-playbooks"))

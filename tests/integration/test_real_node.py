@@ -19,18 +19,16 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import Playbooks
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cluster"))
 
 import images
 import realnode
 from edge import fetch, issued_by_pebble, pebble_context, unverified, wait_for
-from harness import ensure_platform_prerequisites, install_helm_chart
+from harness import install_helm_chart
 from localcluster import LocalCluster, binaries
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube
 
 pytestmark = [
     pytest.mark.cluster,
@@ -50,11 +48,6 @@ DOMAIN = "preview.example.com"  # conftest.Playbooks' k8s_ee_domain
 
 
 @pytest.fixture(scope="module")
-def host_before():
-    return realnode.host_snapshot()
-
-
-@pytest.fixture(scope="module")
 def node_cluster(host_before, tmp_path_factory):
     # with the edge: Traefik in the node's network namespace, as the chart runs it on k3s, and Pebble
     local = LocalCluster(tmp_path_factory.mktemp("real-node"), nodes=0, real_node=True, edge=True)
@@ -63,18 +56,6 @@ def node_cluster(host_before, tmp_path_factory):
         yield local
     finally:
         local.stop()
-
-
-@pytest.fixture(scope="module")
-def node_kube(node_cluster):
-    client = Kube(kubeconfig=str(node_cluster.kubeconfig))
-    ensure_platform_prerequisites(client)
-    return client
-
-
-@pytest.fixture(scope="module")
-def node_playbooks(node_cluster, node_kube, github, allowlist, tmp_path_factory):
-    return Playbooks(node_cluster, github, allowlist, tmp_path_factory.mktemp("real-node-playbooks"))
 
 
 @pytest.fixture(autouse=True)
@@ -108,12 +89,13 @@ def app_call(cluster, namespace, path, method="GET", body=None):
         return error.code, error.read().decode(errors="replace")
 
 
-def sample_config(tmp, databases, app=None):
-    """The sample app's own k8s-ee.yaml with `databases` (name -> True or settings) instead of its own, and
-    `app` settings merged into its own."""
+def sample_config(tmp, databases, app=None, more=None):
+    """The sample app's own k8s-ee.yaml with `databases` (name -> True or settings) instead of its own, `app`
+    settings merged into its own and `more` top-level settings (metrics, ...) added."""
     config = yaml.safe_load((SAMPLE / "k8s-ee.yaml").read_text())
     config["databases"] = databases
     config["app"].update(app or {})
+    config.update(more or {})
     path = tmp / f"k8s-ee-{time.monotonic_ns()}.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path), config["projectId"]
@@ -142,8 +124,8 @@ class Environments:
         self.cluster, self.playbooks, self.tmp = cluster, playbooks, tmp
         self.namespaces = {}
 
-    def up(self, number, databases, image=None, app=None, **extra):
-        path, project = sample_config(self.tmp, databases, app)
+    def up(self, number, databases, image=None, app=None, more=None, **extra):
+        path, project = sample_config(self.tmp, databases, app, more)
         settings = {
             "k8s_ee_pr_number": number,
             "k8s_ee_config_path": path,
