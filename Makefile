@@ -135,8 +135,8 @@ unit: venv $(PROMCHECK)
 # The whole suite runs, in a second pytest beside the others, the tests that have their own machinery and mostly wait:
 # the real node's (their own cluster, containers starting) and molecule's (systemd containers under podman); their
 # report follows. Either pytest failing fails the target.
-BESIDE_TESTS := tests/integration/test_real_node.py tests/integration/test_molecule.py \
-	tests/integration/test_molecule_server.py
+BESIDE_TESTS := tests/integration/test_real_node.py tests/integration/test_real_observability.py \
+	tests/integration/test_molecule.py tests/integration/test_molecule_server.py
 
 integration: venv cluster-build $(PROMCHECK)
 ifeq ($(INTEGRATION_TESTS),tests/integration)
