@@ -68,6 +68,9 @@ role-docs: venv
 # beside the Go builds: debootstrap waits mostly on the package mirror and the disk, the compiler on the CPUs. A
 # failure there is only reported: the tests build what is missing again, and say why it fails. The components (Traefik,
 # Pebble, the operators, ...) are built beside Kubernetes: each Go build leaves a CPU idle while it links.
+# COMPONENTS: which of tests/cluster/components.py to build (default all; the demo needs no observability stack).
+COMPONENTS ?=
+DEMO_COMPONENTS := kube-router coredns local-path-provisioner cloudnative-pg traefik pebble
 cluster-build: venv
 	@mkdir -p $(BUILD); pids=""; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -75,7 +78,7 @@ cluster-build: venv
 	  { extensions/molecule/prepare-host.sh && extensions/molecule/build-image.sh; } \
 	    > $(BUILD)/prebuild-molecule-image.log 2>&1 & pids="$$pids $$!"; \
 	fi; \
-	$(BIN)/python tests/cluster/components.py build > $(BUILD)/build-components.log 2>&1 & components=$$!; \
+	$(BIN)/python tests/cluster/components.py build $(COMPONENTS) > $(BUILD)/build-components.log 2>&1 & components=$$!; \
 	$(BIN)/python tests/cluster/localcluster.py build; rc=$$?; \
 	wait $$components || rc=1; echo "==== components (built beside Kubernetes)"; cat $(BUILD)/build-components.log; \
 	for pid in $$pids; do wait $$pid || echo "prebuilding an image failed (the tests retry): $(BUILD)/prebuild-*.log"; done; \
@@ -91,7 +94,8 @@ cluster-down: venv
 # ---------------------------------------------------------------- demo
 
 .PHONY: demo
-demo: venv cluster-build
+demo: venv
+	$(MAKE) cluster-build COMPONENTS="$(DEMO_COMPONENTS)"
 	$(BIN)/python hack/demo.py --cluster-dir $(BUILD)/demo-cluster
 
 # ---------------------------------------------------------------- tests

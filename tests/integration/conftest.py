@@ -1,5 +1,6 @@
 """The local Kubernetes control plane, started once per test session (tests/cluster/localcluster.py)."""
 
+import contextlib
 import os
 import pathlib
 import sys
@@ -218,7 +219,20 @@ def no_leftover_namespaces(kube):
             kube.delete("Namespace", ns["metadata"]["name"])
 
 
-# ------------------------------------------------------------------ the real node's modules
+# ------------------------------------------------------------------ modules with a cluster of their own
+
+
+@contextlib.contextmanager
+def module_cluster(tmp_path_factory, name: str, build_log=None, **options):
+    """A LocalCluster of one test module's own (`options` as LocalCluster takes them), stopped after its tests."""
+    local = LocalCluster(tmp_path_factory.mktemp(name), **options)
+    local.start(**({"build_log": build_log} if build_log else {}))
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
 # test_real_node.py and test_real_observability.py each define `node_cluster` (a real node of their own, with or
 # without the edge); these module-scoped fixtures build on whichever the requesting module defines.
 

@@ -12,9 +12,8 @@ import sys
 
 import pytest
 import yaml
-from conftest import Playbooks
+from conftest import Playbooks, module_cluster
 from harness import ensure_platform_prerequisites, wait_until_gone
-from localcluster import LocalCluster
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import Kube, KubeError
 
@@ -34,12 +33,14 @@ NGINX_SETTINGS = {
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory):
     """A one-node control plane without Traefik's CRDs."""
-    local = LocalCluster(tmp_path_factory.mktemp("plain-cluster"), nodes=1, volumes=0, without_crds=("traefik.io",))
-    local.start(build_log=lambda msg: print(f"[plain] {msg}", file=sys.stderr))
-    try:
+
+    def log(msg):
+        print(f"[plain] {msg}", file=sys.stderr)
+
+    with module_cluster(
+        tmp_path_factory, "plain-cluster", build_log=log, nodes=1, volumes=0, without_crds=("traefik.io",)
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import urllib.request
 
 import pytest
 import yaml
+from conftest import module_cluster
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cluster"))
 
@@ -26,7 +27,7 @@ import images
 import realnode
 from edge import fetch, issued_by_pebble, pebble_context, unverified, wait_for
 from harness import install_helm_chart
-from localcluster import LocalCluster, binaries
+from localcluster import binaries
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER
 
@@ -50,12 +51,8 @@ DOMAIN = "preview.example.com"  # conftest.Playbooks' k8s_ee_domain
 @pytest.fixture(scope="module")
 def node_cluster(host_before, tmp_path_factory):
     # with the edge: Traefik in the node's network namespace, as the chart runs it on k3s, and Pebble
-    local = LocalCluster(tmp_path_factory.mktemp("real-node"), nodes=0, real_node=True, edge=True)
-    local.start()
-    try:
+    with module_cluster(tmp_path_factory, "real-node", nodes=0, real_node=True, edge=True) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(autouse=True)

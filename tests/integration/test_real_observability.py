@@ -25,6 +25,7 @@ import subprocess
 
 import pytest
 import realnode
+from conftest import module_cluster
 from live_stack import (
     RELEASE,
     ROLE_VARIABLES,
@@ -36,7 +37,6 @@ from live_stack import (
 )
 from live_stack import api as prometheus
 from live_stack import wait_for as wait_until
-from localcluster import LocalCluster
 from observability import dashboard_queries, label_values_selector, resolve_grafana_variables
 from test_real_node import PROBE, Environments
 from test_real_node import pytestmark as real_node_marks
@@ -54,12 +54,8 @@ METRICS = {"metrics": {"enabled": True, "interval": "15s"}}  # the sample app se
 def node_cluster(host_before, tmp_path_factory):
     # without the edge: Traefik in the node's network namespace would hold port 9100 (its metrics entry point),
     # which node-exporter (host network) listens on; on a server Traefik is a pod with an address of its own
-    local = LocalCluster(tmp_path_factory.mktemp("real-node"), nodes=0, real_node=True)
-    local.start()
-    try:
+    with module_cluster(tmp_path_factory, "real-node", nodes=0, real_node=True) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(autouse=True)
