@@ -151,12 +151,12 @@ def helm_chart(kube, name, namespace="kube-system"):
 def install_helm_chart(kube, kubectl: list[str], name: str, namespace: str = "kube-system") -> list[dict]:
     """What k3s' helm-controller does for one of the roles' HelmCharts, without its download: the CRDs of the chart's
     crds/ folders first (as `helm install` creates them), then `helm template` of the pinned chart (tests/upstream.py,
-    the same version) with the HelmChart's valuesContent, under the HelmChart's name as release and in its
+    the same version) with the HelmChart's valuesContent and the API versions the cluster serves, under the HelmChart's name as release and in its
     targetNamespace (tests/charts.py `render`), applied server-side (`helm test` hooks left out, as an install leaves
     them; an object that names its namespace, such as an exporter's Service in kube-system, goes there). `kubectl`
     is the command with its --kubeconfig."""
     import yaml
-    from charts import chart_crds, chart_folder, is_test_hook, release, render, values_of
+    from charts import api_versions, chart_crds, chart_folder, discover, is_test_hook, release, render, values_of
 
     chart = helm_chart(kube, name, namespace)
     _release, target = release(chart)
@@ -181,7 +181,10 @@ def install_helm_chart(kube, kubectl: list[str], name: str, namespace: str = "ku
             capture_output=True,
             check=True,
         )
-    objects = [obj for obj in render(chart) if not is_test_hook(obj)]
+    # rendered with the APIs the cluster serves once the CRDs exist, as helm's capabilities are after it created
+    # them (a chart renders its ServiceMonitor only when monitoring.coreos.com/v1/ServiceMonitor is served)
+    served = api_versions(discover(kube))
+    objects = [obj for obj in render(chart, api_versions=served) if not is_test_hook(obj)]
     if not kube.get("Namespace", target):
         kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}})
     by_namespace: dict[str, list[dict]] = {}

@@ -254,6 +254,8 @@ def test_an_environments_app_log_lines_are_found_in_loki_by_namespace(logs, heal
     lines = [line for stream in streams for _ts, line in stream["values"]]
     # the cri stage took the line out of the kubelet's log format: the app's own line, as it printed it
     assert any(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO ", line) for line in lines), lines[:5]
+    # Loki's own ServiceMonitor (the chart renders it when the cluster serves ServiceMonitors) is scraped
+    assert wait_for(lambda: query(logs, 'up{job=~".*loki.*"} == 1'), "Loki scraped by its ServiceMonitor", 120)
     # what the PR comment's Grafana link opens (the environment dashboard's log panel) and the SLO dashboard's count
     variables = {"namespace": healthy}
     for path in sorted(DASHBOARDS.glob("*.json")):
