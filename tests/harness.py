@@ -151,10 +151,10 @@ def helm_chart(kube, name, namespace="kube-system"):
 def install_helm_chart(kube, kubectl: list[str], name: str, namespace: str = "kube-system") -> list[dict]:
     """What k3s' helm-controller does for one of the roles' HelmCharts, without its download: the CRDs of the chart's
     crds/ folders first (as `helm install` creates them), then `helm template` of the pinned chart (tests/upstream.py,
-    the same version) with the HelmChart's valuesContent and the API versions the cluster serves, under the HelmChart's name as release and in its
-    targetNamespace (tests/charts.py `render`), applied server-side (`helm test` hooks left out, as an install leaves
-    them; an object that names its namespace, such as an exporter's Service in kube-system, goes there). `kubectl`
-    is the command with its --kubeconfig."""
+    the same version) with the HelmChart's valuesContent and the API versions the cluster serves, under the
+    HelmChart's name as release and in its targetNamespace (tests/charts.py `render`), applied server-side (`helm
+    test` hooks left out, as an install leaves them; an object that names its namespace, such as an exporter's
+    Service in kube-system, goes there). `kubectl` is the command with its --kubeconfig."""
     import yaml
     from charts import api_versions, chart_crds, chart_folder, discover, is_test_hook, release, render, values_of
 
