@@ -70,6 +70,7 @@ def environments(node_cluster, node_playbooks, tmp_path_factory):
 
 
 def wait_for(probe, what, seconds=300, every=5):
+    """live_stack.wait_for, its timeout a test failure that names what did not come."""
     try:
         return wait_until(probe, what, seconds, every)
     except RuntimeError as error:
