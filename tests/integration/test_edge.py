@@ -86,8 +86,17 @@ def test_preview_url_https_redirect_noindex_then_404(playbooks, kube, github, op
     assert sans.get_values_for_type(x509.DNSName) == [host]
     assert "Pebble" in issued.issuer.rfc4514_string()
     # verified: chains to Pebble's root (fetched from its management API) and matches the host name
-    status, headers = fetch(info["https_port"], host, tls=pebble_context(edge.info()["pebble_root"]))[:2]
-    # the app's pod on a simulated node has the fake runtime's address: Traefik cannot reach it and answers itself
+    verified = pebble_context(edge.info()["pebble_root"])
+    # the app's pod on a simulated node has the fake runtime's address: Traefik cannot reach it and answers itself,
+    # 502; until its EndpointSlice watch has seen the pod ready it answers 503 "no available server" (seen once in CI
+    # with the certificate already served: the router is loaded before the endpoints under load)
+    answers = []
+    wait_for(
+        lambda: answers.append(fetch(info["https_port"], host, tls=verified)[:2]) or answers[-1][0] != 503,
+        f"Traefik still answers 503 (no endpoint of the app seen) for {host}",
+        timeout=60,
+    )
+    status, headers = answers[-1]
     assert status == 502, (status, headers)
     # Traefik's own error answer still passes the environment's Middleware (headers.customResponseHeaders)
     assert headers.get("x-robots-tag") == "noindex, nofollow", headers
