@@ -33,6 +33,9 @@ ANNOTATION_PODS_GONE = "k8s-ee/pods-gone-at"  # set by pr_down on a terminating 
 ANNOTATION_PRESERVE_UNTIL = "k8s-ee/preserve-until"
 ANNOTATION_PRESERVED_BY = "k8s-ee/preserved-by"
 ANNOTATION_PRESERVE_WARNED = "k8s-ee/preserve-warned"
+# Set by the migrate playbook on a namespace of the reference platform it took over (_migrate, docs/migrating.md).
+ANNOTATION_MIGRATED_FROM = "k8s-ee/migrated-from"
+ANNOTATION_MIGRATED_AT = "k8s-ee/migrated-at"
 # Annotation of the app's pod template: a changed configuration rolls the pods.
 ANNOTATION_CONFIG_CHECKSUM = "k8s-ee/config-checksum"
 

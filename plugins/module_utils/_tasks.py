@@ -205,6 +205,70 @@ ENV_CLEANUP = Task(
 )
 
 
+# ---- env_migrate
+
+
+def _env_migrate(p, check_mode, diff):
+    from ansible_collections.k8s_ee.platform.plugins.module_utils import _migrate
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import InputError, repository
+
+    if not p["token"]:
+        raise TaskFailed(
+            "token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no pull request's state "
+            "is known and no environment can be moved over safely"
+        )
+    for name in p["repositories"] or []:
+        try:
+            repository(name)
+        except InputError as exc:
+            raise TaskFailed(f"repositories: {exc}") from None
+    kube, now = kube_from_params(p), now_from_params(p)
+    try:
+        rows = _migrate.plan(
+            kube,
+            github_from_params(p),
+            now,
+            repositories=p["repositories"],
+            recreate_data=p["recreate_data"],
+            grace=p["grace_period"],
+        )
+        jobs = _migrate.cronjobs(kube)
+        apply = p["apply"] and not check_mode
+        done = _migrate.carry_out(kube, rows, now) if apply else []
+    except KubeError as exc:
+        raise _kube_failure(exc) from None
+    result = {
+        "changed": bool(done) or (check_mode and any(r["action"] in ("take over", "delete") for r in rows)),
+        "dry_run": not apply,
+        "environments": rows,
+        "cronjobs": jobs,
+        "table": _migrate.table(rows, jobs),
+    }
+    errors = [f"{r['namespace']}: {r['reason']}" for r in rows if r.get("error")]
+    if errors:
+        raise TaskFailed(f"{len(errors)} environment(s) not moved over: " + "; ".join(errors), **result)
+    return result
+
+
+ENV_MIGRATE = Task(
+    "env_migrate",
+    {
+        "argument_spec": {
+            **CLUSTER_ARGS,
+            **GITHUB_ARGS,
+            "apply": {"type": "bool", "default": False},
+            "recreate_data": {"type": "bool", "default": False},
+            "repositories": {"type": "list", "elements": "str"},
+            "grace_period": {"type": "int", "default": 600},
+            **CLOCK_ARGS,
+        },
+        "supports_check_mode": True,
+    },
+    _env_migrate,
+)
+
+
 # ---- env_expiry
 
 
@@ -563,6 +627,7 @@ TASKS = {
         ENV_CLEANUP,
         ENV_CONFIG,
         ENV_EXPIRY,
+        ENV_MIGRATE,
         ENV_PRESERVE,
         ENV_STATUS,
         ENVIRONMENT,

@@ -23,7 +23,8 @@ from ansible.module_utils.testing import patch_module_args
 from fake_kube import FakeKube
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _config
-from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KINDS, KubeError
+from ansible_collections.k8s_ee.platform.plugins.module_utils._migrate import EXTRA_KINDS
 
 MODULES_DIR = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "modules"
 PACKAGE = "ansible_collections.k8s_ee.platform.plugins"
@@ -31,6 +32,7 @@ PACKAGE = "ansible_collections.k8s_ee.platform.plugins"
 COMMON = {"changed", "failed", "msg", "diff", "invocation", "warnings", "deprecations", "skipped", "exception"}
 NOW = 1_900_000_000.0
 SHA = "a" * 40
+PLURALS = {api[1]: kind for kind, api in {**KINDS, **EXTRA_KINDS}.items()}
 CONFIG = _config.normalise({"projectId": "shop", "databases": {"redis": True}})
 
 
@@ -50,11 +52,27 @@ class ModuleKube(FakeKube):
             raise KubeError(409, "Conflict", "the object has been modified")
         return self.put(obj)
 
+    def merge_patch(self, kind, name, patch, namespace=None):
+        assert kind == "Namespace", kind
+        return self.request("PATCH", f"/api/v1/namespaces/{name}", patch, content_type="application/merge-patch+json")
+
     def request(self, method, path, body=None, query=None, content_type="application/json"):
+        """The paths the modules build themselves: a namespace's merge patch (preserve, expiry), and migrate's
+        lists, deletes and merge patches of any kind (`_migrate._path`)."""
         self.requests += 1
         parts = path.strip("/").split("/")
-        assert method == "PATCH" and parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 4, path
-        live = copy.deepcopy(self.objects[self.key("Namespace", parts[3])])
+        at = parts.index("namespaces")
+        namespace, rest = (parts[at + 1] if len(parts) > at + 1 else None), parts[at + 2 :]
+        kind, name = ("Namespace", namespace) if not rest else (PLURALS[rest[0]], rest[1] if len(rest) > 1 else None)
+        namespace = None if kind == "Namespace" else namespace
+        if method == "GET" and name is None:
+            return {"items": self.list(kind, namespace, label_selector=(query or {}).get("labelSelector"))}
+        if method == "DELETE":
+            self.requests -= 1
+            self.delete(kind, name, namespace)
+            return {}
+        assert method == "PATCH" and content_type == "application/merge-patch+json", (method, path)
+        live = copy.deepcopy(self.objects[self.key(kind, name, namespace)])
         for field in ("labels", "annotations"):
             merged = {**(live["metadata"].get(field) or {}), **body["metadata"].get(field, {})}
             live["metadata"][field] = {k: v for k, v in merged.items() if v is not None}
@@ -188,6 +206,45 @@ def test_every_returned_key_is_documented(monkeypatch, capsys, tmp_path, github)
     github.set_pull("acme/shop", 4, state="closed", closed_at="2020-01-01T00:00:00Z")
     assert run("env_cleanup", **run.gh(now=NOW, dry_run=True))["summary"]["would_delete"]
     assert run("env_cleanup", **run.gh(now=NOW))["summary"]["deleted"]
+
+    # migrate: the reference platform's environment of an open pull request, planned, taken over; no token
+    run.kube.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": "shop-pr-5",
+                "labels": {
+                    "app.kubernetes.io/managed-by": "github-actions",
+                    "k8s-ee/type": "ephemeral",
+                    "k8s-ee/project-id": "shop",
+                    "k8s-ee/pr-number": "5",
+                },
+                "annotations": {"k8s-ee/repository": "acme/shop"},
+            },
+        }
+    )
+    helm = {"app.kubernetes.io/managed-by": "Helm"}
+    run.kube.put(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "shop-pr-5-app", "namespace": "shop-pr-5", "labels": helm},
+        }
+    )
+    run.kube.put(
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": {"name": "postgresql", "namespace": "shop-pr-5", "labels": helm},
+        }
+    )
+    github.set_pull("acme/shop", 5, state="open")
+    planned = run("env_migrate", **run.gh(now=NOW))
+    assert planned["environments"][0]["action"] == "take over" and planned["dry_run"], planned
+    moved = run("env_migrate", **run.gh(now=NOW, apply=True, repositories=["acme/shop"]))
+    assert moved["changed"] and run.kube.get("Deployment", "shop-pr-5-app", "shop-pr-5") is None, moved
+    assert run("env_migrate", now=NOW)["failed"]
 
     # the comment: printed without a token, posted with one, a GitHub failure
     run("pr_comment", repository="acme/shop", pr_number=1, state="refused", reason="no")
