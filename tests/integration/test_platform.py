@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 from harness import environment_namespace, environment_namespace_object, impersonating, wait_until_gone
+from reference_platform import Reference, write_chart
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import (
     _apply,
@@ -912,3 +913,31 @@ def test_ci_identity_cannot_hand_an_environment_to_another_repository(ci, kube):
     )
     created["metadata"]["annotations"]["k8s-ee/repository"] = "not a repository"
     assert "is the owner/repo of the repository" in _forbidden(lambda: ci.create(created))
+
+
+def test_pr_up_as_the_ci_identity_deploys_into_an_environment_migrate_took_over(
+    playbooks, kube, github, operators, platform, cluster, tmp_path
+):
+    """The reference platform's environment (docs/migrating.md) taken over by the operator, then deployed by the
+    project's CI identity under role platform's admission policies: its PostgreSQL cluster of our name kept."""
+    reference = Reference(kube, cluster, write_chart(tmp_path / "k8s-ee-app"))
+    namespace = reference.environment(802)
+    reference.helm(namespace, "app", 802)
+    reference.helm(namespace, "postgresql", 802, "app.enabled=false", "postgresql.enabled=true")
+    github.set_pull("acme/shop", 802, state="open")
+    config = tmp_path / "k8s-ee.yaml"
+    config.write_text("projectId: shop\ndatabases:\n  postgresql: true\n")
+    refused = playbooks.run(
+        "pr_up", k8s_ee_pr_number=802, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"]
+    )
+    assert refused.rc != 0, refused
+    cluster_uid = kube.get("Cluster", "postgresql", namespace)["metadata"]["uid"]
+    moved = playbooks.run("migrate", k8s_ee_migrate_apply=True, k8s_ee_migrate_repositories=["acme/shop"])
+    assert moved.rc == 0, moved
+    up = playbooks.run("pr_up", k8s_ee_pr_number=802, k8s_ee_config_path=str(config), kubeconfig=platform["kubeconfig"])
+    assert up.rc == 0, up
+    assert kube.get("Cluster", "postgresql", namespace)["metadata"]["uid"] == cluster_uid
+    assert kube.get("RoleBinding", "k8s-ee-ci", namespace) is not None
+    assert kube.get("Namespace", namespace)["metadata"]["labels"]["k8s-ee/slot"].isdigit()
+    down = playbooks.run("pr_down", k8s_ee_pr_number=802, kubeconfig=platform["kubeconfig"])
+    assert down.rc == 0, down
