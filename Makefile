@@ -120,7 +120,7 @@ shellcheck:
 lint: venv $(ACTIONLINT) shellcheck
 	$(BIN)/python hack/sync_schema.py --check
 	$(BIN)/python hack/role_docs.py --check
-	$(ACTIONLINT) -shellcheck=shellcheck examples/github/workflows/*.yml
+	$(ACTIONLINT) -shellcheck=shellcheck examples/github/workflows/*.yml examples/forgejo/.forgejo/workflows/*.yml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict .

@@ -248,6 +248,17 @@ def test_the_adopting_table_lists_each_databases_variables():
         assert sorted(re.findall(r"`([A-Z0-9_]+)`", row[0])) == sorted(variables), db.name
 
 
+def test_the_migrations_guide_names_each_variable_with_its_source():
+    """docs/database-migrations.md tells an app where each variable comes from: a Secret and key, or a literal."""
+    rows = {row[0]: row for row in table("database-migrations.md", "| database |")}
+    for db in REGISTRY.values():
+        row = rows.pop(db.title)
+        from_secrets = re.findall(r"`([A-Z0-9_]+)` \(`([a-z0-9-]+)`/`([A-Za-z0-9.]+)`\)", row[1])
+        assert from_secrets == [tuple(entry) for entry in db.secret_env], db.name
+        assert re.findall(r"`([A-Z0-9_]+)` \(`([^`]*)`\)", row[2]) == list(db.app_env.items()), db.name
+    assert rows == {}
+
+
 def test_the_configuration_reference_names_every_database():
     (row,) = [r for r in table("configuration.md", "| field |") if r[0] == "`databases.<db>`"]
     assert row[3] == f"`<db>` ∈ {', '.join(NAMES)}"

@@ -1,3 +1,5 @@
+import pathlib
+
 import pytest
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _config, _render
@@ -13,6 +15,7 @@ PR = {
 }
 IMAGE = "registry.example/shop@sha256:" + "1" * 64
 ENDPOINTS = [{"ip": "10.96.0.1", "port": 443}, {"ip": "192.0.2.10", "port": 6443}]
+REPO = pathlib.Path(__file__).resolve().parents[4]
 ALL = {"postgresql": True, "mongodb": True, "redis": True, "minio": True, "mariadb": True}
 
 
@@ -130,6 +133,31 @@ def test_app_environment_and_security():
     assert container["startupProbe"]["httpGet"]["path"] == "/health"
     assert container["startupProbe"]["periodSeconds"] * container["startupProbe"]["failureThreshold"] == 120
     assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+
+
+def test_the_migrations_guide_states_the_probes_termination_and_rollout_as_rendered():
+    """docs/database-migrations.md tells an app how long its entrypoint may migrate: the numbers rendered here."""
+    deployment = by(render({}), "Deployment", "app")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    startup, ready, live = (container[probe] for probe in ("startupProbe", "readinessProbe", "livenessProbe"))
+    assert ready["failureThreshold"] == live["failureThreshold"]
+    guide = (REPO / "docs" / "database-migrations.md").read_text()
+    for text in (
+        f"every {startup['periodSeconds']} s; {startup['failureThreshold']} failures "
+        f"(about **{startup['periodSeconds'] * startup['failureThreshold']} s**",
+        f"every {ready['periodSeconds']} s / {live['periodSeconds']} s, {ready['failureThreshold']} failures each",
+        f"the {container['lifecycle']['preStop']['sleep']['seconds']} s `preStop`",
+        f"SIGKILL {pod['terminationGracePeriodSeconds']} s after",
+        "`maxSurge: {maxSurge}`, `maxUnavailable: {maxUnavailable}`".format(
+            **deployment["spec"]["strategy"]["rollingUpdate"]
+        ),
+        f"about {startup['periodSeconds'] * startup['failureThreshold']} s**, whatever `k8s_ee_timeout` says",
+    ):
+        assert text in guide, text
+    pr_up = (REPO / "playbooks" / "pr_up.yml").read_text()
+    assert 'timeout: "{{ _k8s_ee_timeout | default(600, true) | int }}"' in pr_up
+    assert "`k8s_ee_timeout`, default **600 s**" in guide
 
 
 def test_config_change_rolls_pods():
