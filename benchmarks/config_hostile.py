@@ -84,6 +84,7 @@ FIELDS = (
     ("databases", "mongodb", "version"),
     ("app", "resources", "limits", "cpu"),
     ("app", "resources", "requests", "memory"),
+    ("resources", "limits", "memory"),  # the reference platform's spelling of app.resources
 )
 TOKENS = (
     "&a ",

@@ -10,6 +10,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import _config
 from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCHEMA
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
+TOP_LEVEL = "app, databases, env, envFrom, image, ingress, metrics, projectId, resources, trigger"
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "fixtures" / "config_errors.yaml").read_text())
 
 DEFAULTS = {
@@ -246,8 +247,8 @@ def test_unknown_keys_are_shown_cut_and_escaped_one_message_each():
     long_key = "k" * 500
     errors = _config.validate({"projectId": "shop", long_key: 1, "bad\u202ename\n": 2})
     assert errors == [
-        '"bad\\u202ename\\n": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)',
-        '"' + "k" * 76 + "...: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)",
+        f'"bad\\u202ename\\n": unknown key (allowed here: {TOP_LEVEL})',
+        '"' + "k" * 76 + f"...: unknown key (allowed here: {TOP_LEVEL})",
     ]
     errors = _config.validate({"projectId": "shop", "app": {"env": {long_key: "x"}}})
     assert errors == [f'app.env."{"k" * 76}...: key "{"k" * 76}... is longer than 256 characters']
@@ -346,3 +347,122 @@ def test_show_stops_early_on_a_shared_structure():
     for _level in range(12):  # 9**13 strings if written out
         bomb = [bomb] * 9
     assert _config.show(bomb) == '[[[[[[[[[[[[["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"], ...'
+
+
+# ------------------------------------------------------ the reference platform's spelling (docs/configuration.md)
+
+SPELLINGS = [
+    ("resources", {"requests": {"memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}),
+    ("env", {"NODE_ENV": "production", "TEMPLATE": "{{ lookup('pipe', 'id') }} {% raw %} $(id) `id` ;|&"}),
+    ("envFrom", [{"secretRef": {"name": "stripe-test-keys"}}, {"configMapRef": {"name": "flags"}}]),
+]
+
+
+def both_given(key):
+    return (
+        f"{key}: is the same setting as app.{key} ({key} at the top level is the reference platform's spelling) "
+        f"and both are given; keep one of {key} and app.{key}"
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), SPELLINGS, ids=[key for key, _value in SPELLINGS])
+def test_a_top_level_setting_is_the_same_as_under_app(key, value):
+    """The top-level spelling is moved under app: downstream (render, quota, comment) sees only app.<key>; template
+    markers and shell text in values stay data, verbatim."""
+    reference = _config.normalise({"projectId": "shop", key: value})
+    assert reference == _config.normalise({"projectId": "shop", "app": {key: value}})
+    assert reference["app"][key] == (
+        {kind: {**DEFAULTS["app"][key][kind], **value[kind]} for kind in value} if key == "resources" else value
+    )
+    assert key not in reference
+    assert _config.normalise(reference) == reference
+
+
+def test_every_top_level_setting_at_once():
+    settings = dict(SPELLINGS)
+    assert _config.normalise({"projectId": "shop", **settings}) == _config.normalise(
+        {"projectId": "shop", "app": settings}
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), SPELLINGS, ids=[key for key, _value in SPELLINGS])
+def test_both_spellings_at_once_are_refused_naming_both(key, value):
+    assert _config.validate({"projectId": "shop", key: value, "app": {key: value}}) == [both_given(key)]
+    # decided on the file as written: an empty app.<key> is given too (defaults fill it in only later)
+    empty = {} if isinstance(value, dict) else []
+    assert _config.validate({"projectId": "shop", key: value, "app": {key: empty}}) == [both_given(key)]
+    with pytest.raises(_config.ConfigError) as raised:
+        _config.normalise({"projectId": "shop", key: empty, "app": {key: value}})
+    assert raised.value.errors == [both_given(key)]
+
+
+def test_both_spellings_of_everything_are_every_problem_at_once():
+    settings = dict(SPELLINGS)
+    errors = _config.validate(
+        {"projectId": "shop", **settings, "resources": {"limits": {"cpu": "2"}}, "app": {**settings, "port": 0}}
+    )
+    assert errors == [
+        "app.port: 0 is less than 1",
+        both_given("env"),
+        both_given("envFrom"),
+        both_given("resources"),
+        'resources.limits.cpu: "2" is greater than the maximum 1 a container may use',
+    ]
+
+
+def test_errors_name_the_field_as_the_file_spells_it():
+    data = {
+        "projectId": "shop",
+        "resources": {"requests": {"cpu": "5m"}, "limits": {"memory": "2Gi", "cpu": 2}},
+        "env": {"PORT": "1", "1A": "x", "B": 7, "C\u00e9": "v", "D": "v" * 8193},
+        "envFrom": [{"secretRef": {"name": "Bad_Name"}}, {}],
+    }
+    assert _config.validate(data) == [
+        'env."C\\u00e9": key "C\\u00e9" is not valid: must be letters, digits and \'_\', not starting with a digit',
+        "env.1A: key \"1A\" is not valid: must be letters, digits and '_', not starting with a digit",
+        "env.B: 7 is not a string (quote it: '7')",
+        f'env.D: "{"v" * 76}... is longer than 8192 characters',
+        "env.PORT: this name is set by the platform and cannot be overridden; choose another name",
+        'envFrom[0].secretRef.name: "Bad_Name" is not valid: must be a DNS-1123 name: lowercase letters, digits, '
+        "'-' and '.'",
+        "envFrom[1]: {} must have exactly one of configMapRef, secretRef",
+        "resources.limits.cpu: 2 is not a string (quote it: '2')",
+        'resources.limits.memory: "2Gi" is greater than the maximum 1Gi a container may use',
+        'resources.requests.cpu: "5m" is less than the minimum 10m a container may request',
+    ]
+    limit_below_request = {"requests": {"memory": "64Mi"}, "limits": {"memory": "48Mi"}}
+    assert _config.validate({"projectId": "shop", "resources": limit_below_request}) == [
+        'resources.limits.memory: "48Mi" is less than resources.requests.memory "64Mi"'
+    ]
+    # a default is compared under the name of the setting it fills in
+    assert _config.validate({"projectId": "shop", "resources": {"requests": {"memory": "512Mi"}}}) == [
+        'resources.limits.memory: "384Mi" is less than resources.requests.memory "512Mi"'
+    ]
+    assert _config.validate({"projectId": "shop", "resources": "big", "env": ["A"], "envFrom": {"secretRef": {}}}) == [
+        'env: ["A"] is not a mapping',
+        'envFrom: {"secretRef": {}} is not a list',
+        'resources: "big" is not a mapping',
+    ]
+
+
+def test_collections_have_bounded_sizes_in_either_spelling():
+    assert _config.validate(
+        {
+            "projectId": "shop",
+            "env": {f"VAR_{index}": "x" for index in range(201)},
+            "envFrom": [{"secretRef": {"name": f"s{index}"}} for index in range(21)],
+        }
+    ) == ["env: has 201 entries, more than the 200 allowed", "envFrom: has 21 entries, more than the 20 allowed"]
+
+
+def test_the_schema_gives_both_spellings_one_definition():
+    """Editors know both spellings, from one definition each, and say which is the reference platform's."""
+    for key in _config.TOP_LEVEL_APP_KEYS:
+        top, app = SCHEMA["properties"][key], SCHEMA["properties"]["app"]["properties"][key]
+        assert top["$ref"] == app["$ref"] == f"#/$defs/{key}"
+        assert "default" not in top and "default" not in SCHEMA["$defs"][key]  # defaults fill in app.<key> only
+        assert (
+            f"reference platform's (k8s-ephemeral-environments) spelling of app.{key}: the same setting"
+            in (top["description"])
+        )
+        assert f"The same setting as top-level '{key}' (the reference platform's spelling)" in app["description"]
