@@ -295,6 +295,14 @@ def _spelling_errors(data: dict) -> list[str]:
     return errors
 
 
+_IMAGE_REPOSITORY = SCHEMA["properties"]["image"]["properties"]["repository"]
+
+
+def _bounded(repository) -> bool:
+    """A string within image.repository's maxLength (a longer one is the schema's to report, matched once)."""
+    return isinstance(repository, str) and len(repository) <= _IMAGE_REPOSITORY["maxLength"]
+
+
 def _semantic_errors(data: dict) -> list[str]:
     """Rules a JSON Schema cannot express, on the fields that passed the schema; each names the field as the file
     spells it."""
@@ -306,6 +314,10 @@ def _semantic_errors(data: dict) -> list[str]:
     if at_top:  # what normalisation moves under app (beside app.resources, an error already, it is checked too)
         top = _defaults(SCHEMA["$defs"]["resources"], copy.deepcopy(data["resources"]))
         errors += _resource_errors(top, "resources")
+    repository = _field(data, "image", "repository")
+    if _bounded(repository) and not re.fullmatch(_IMAGE_REPOSITORY["pattern"], repository):
+        # the schema's `$` is ECMA's, which Python's search also lets match before a final newline
+        errors.append(f"image.repository: {show(repository)} is not valid: must be {_IMAGE_REPOSITORY['x-rule']}")
     for name in DATABASES:
         text = _field(config, "databases", name, "storage")
         size = _amount(text, "memory") if isinstance(text, str) else None
@@ -416,6 +428,48 @@ def largest_config(project_id: str = "largest") -> dict:
 
 def enabled_databases(config: dict) -> list[str]:
     return [name for name in DATABASES if config["databases"][name]["enabled"]]
+
+
+# The operator's image repository, as pr_build checks it: lower case, a registry host (or a Docker Hub name) and a path.
+_OPERATOR_REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)+")
+
+
+def _repository_owner(default: str) -> str:
+    """The registry host and first path segment of the operator's image repository: `ghcr.io/acme` of the example
+    workflows' ghcr.io/acme/shop/preview (ghcr.io/<owner>/<repo>/preview)."""
+    return "/".join(default.split("/", 2)[:2])
+
+
+def image_repository_problems(data, default: str) -> list[str]:
+    """image.repository of a parsed k8s-ee.yaml comes from the pull request: it may only name an image under the
+    registry host and owner of the operator's image repository `default` (docs/configuration.md, "Where the image is
+    pushed"). The owner is compared in lower case (GitHub's owners are case-insensitive, image names lower case)."""
+    operator = default.lower() if isinstance(default, str) else default
+    if not (isinstance(operator, str) and _bounded(operator) and _OPERATOR_REPOSITORY.fullmatch(operator)):
+        return [
+            f"image_repository: {show(default)} is not an image repository; give the operator's, such as "
+            "ghcr.io/acme/shop/preview (registry host and path, no tag or digest)"
+        ]
+    repository = _field(data, "image", "repository")
+    if not _bounded(repository) or not re.fullmatch(_IMAGE_REPOSITORY["pattern"], repository):
+        return []  # absent, or refused by validate
+    owner = _repository_owner(operator)
+    if repository.startswith(owner + "/"):
+        return []
+    return [
+        f"image.repository: {show(repository)} is not under {owner}/, where this repository's images are pushed "
+        f"(the operator's image repository is {operator}); name an image under {owner}/, such as {owner}/app, or "
+        f"remove image.repository to push to {operator}"
+    ]
+
+
+def image_repository(config: dict, default: str) -> str:
+    """Where the CI build step pushes the image of a validated configuration: image.repository, or the operator's
+    `default` (lower case) without it. Raises ConfigError when image_repository_problems has any."""
+    problems = image_repository_problems(config, default)
+    if problems:
+        raise ConfigError(problems)
+    return config["image"].get("repository") or default.lower()
 
 
 # Bounds of the YAML document (the schema bounds each field; these bound the work before it runs).

@@ -116,7 +116,7 @@ SCHEMA = json.loads(
    "$ref": "#/$defs/envFrom"
   },
   "image": {
-   "description": "Where the CI build step finds the Docker build context and Dockerfile.",
+   "description": "What the CI build step builds (the Docker build context and Dockerfile) and where it pushes the image.",
    "type": "object",
    "additionalProperties": false,
    "default": {},
@@ -128,6 +128,13 @@ SCHEMA = json.loads(
     "dockerfile": {
      "$ref": "#/$defs/relativePath",
      "default": "Dockerfile"
+    },
+    "repository": {
+     "description": "Where the CI build step pushes the image (default: the operator's), only under the operator's registry host and owner.",
+     "type": "string",
+     "maxLength": 255,
+     "pattern": "^(?=.{1,255}$)(localhost|[a-z0-9]+(-+[a-z0-9]+)*(\\.[a-z0-9]+(-+[a-z0-9]+)*)+)(:[0-9]{1,5})?(/[a-z0-9]+((\\.|_{1,2}|-+)[a-z0-9]+)*){2,}$",
+     "x-rule": "an image repository such as ghcr.io/acme/shop (registry host, owner and name in lower case, at most 255 characters, no :tag or @digest)"
     }
    }
   },

@@ -466,3 +466,138 @@ def test_the_schema_gives_both_spellings_one_definition():
             in (top["description"])
         )
         assert f"The same setting as top-level '{key}' (the reference platform's spelling)" in app["description"]
+
+
+# ------------------------------------------------------ image.repository is untrusted (docs/configuration.md)
+
+OPERATOR = "ghcr.io/acme/shop/preview"  # the example workflows' default for acme/shop
+REPOSITORY_RULE = (
+    "an image repository such as ghcr.io/acme/shop (registry host, owner and name in lower case, at most 255 "
+    "characters, no :tag or @digest)"
+)
+
+
+def not_under(shown, owner="ghcr.io/acme", operator=OPERATOR):
+    return (
+        f"image.repository: {shown} is not under {owner}/, where this repository's images are pushed (the operator's "
+        f"image repository is {operator}); name an image under {owner}/, such as {owner}/app, or remove "
+        f"image.repository to push to {operator}"
+    )
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "ghcr.io/acme/shop",
+        "ghcr.io/acme/shop/preview",
+        "ghcr.io/acme/shop-api",
+        "ghcr.io/acme/a.b_c__d--e/f",
+        "ghcr.io/acme/" + "a" * 242,  # 255 characters
+    ],
+)
+def test_image_repository_under_the_operators_owner(repository):
+    data = {"projectId": "shop", "image": {"repository": repository}}
+    assert _config.validate(data) == []
+    assert _config.image_repository_problems(data, OPERATOR) == []
+    assert _config.image_repository(_config.normalise(data), OPERATOR) == repository
+
+
+@pytest.mark.parametrize(
+    ("repository", "shown"),
+    [
+        ("ghcr.io/acme/$(touch pwned)", '"ghcr.io/acme/$(touch pwned)"'),
+        ("ghcr.io/acme/x;id", '"ghcr.io/acme/x;id"'),
+        ("ghcr.io/acme/`id`", '"ghcr.io/acme/`id`"'),
+        ("ghcr.io/acme/x|sh", '"ghcr.io/acme/x|sh"'),
+        ("ghcr.io/acme/x y", '"ghcr.io/acme/x y"'),
+        ("ghcr.io/acme/{{ lookup('pipe', 'id') }}", "\"ghcr.io/acme/{{ lookup('pipe', 'id') }}\""),
+        ("ghcr.io/acme/{% raw %}x", '"ghcr.io/acme/{% raw %}x"'),
+        ("ghcr.io/acme/${{ github.token }}", '"ghcr.io/acme/${{ github.token }}"'),
+        ("ghcr.io/acme/x\nbuild=true", '"ghcr.io/acme/x\\nbuild=true"'),
+        ("ghcr.io/acme/x\n", '"ghcr.io/acme/x\\n"'),  # Python's `$` matches before a final newline
+        ("ghcr.io/acme/caf\u00e9", '"ghcr.io/acme/caf\\u00e9"'),
+        ("ghcr.io/acme/\u202eexe", '"ghcr.io/acme/\\u202eexe"'),
+        ("ghcr.io/acme/../evil/x", '"ghcr.io/acme/../evil/x"'),
+        ("ghcr.io/acme/./x", '"ghcr.io/acme/./x"'),
+        ("ghcr.io/acme//x", '"ghcr.io/acme//x"'),
+        ("ghcr.io/acme/x/", '"ghcr.io/acme/x/"'),
+        ("GHCR.IO/acme/x", '"GHCR.IO/acme/x"'),
+        ("ghcr.io/Acme/x", '"ghcr.io/Acme/x"'),
+        ("ghcr.io/acme/x:latest", '"ghcr.io/acme/x:latest"'),
+        ("ghcr.io/acme/x@sha256:" + "a" * 64, '"ghcr.io/acme/x@sha256:' + "a" * 54 + "..."),
+        ("https://ghcr.io/acme/x", '"https://ghcr.io/acme/x"'),
+        ("ghcr.io/acme", '"ghcr.io/acme"'),  # an owner, no image
+        ("acme/shop/x", '"acme/shop/x"'),  # no registry host (Docker Hub)
+        ("-ghcr.io/acme/x", '"-ghcr.io/acme/x"'),
+        ("", '""'),
+    ],
+)
+def test_image_repository_is_a_strict_pattern(repository, shown):
+    data = {"projectId": "shop", "image": {"repository": repository}}
+    assert _config.validate(data) == [f"image.repository: {shown} is not valid: must be {REPOSITORY_RULE}"]
+    assert _config.image_repository_problems(data, OPERATOR) == []  # validate's to report
+
+
+def test_image_repository_is_bounded():
+    long = "ghcr.io/acme/" + "a" * 243
+    assert _config.validate({"projectId": "shop", "image": {"repository": long}}) == [
+        f'image.repository: "{long[:76]}... is longer than 255 characters',
+        f'image.repository: "{long[:76]}... is not valid: must be {REPOSITORY_RULE}',  # the pattern bounds its work
+    ]
+    assert _config.validate({"projectId": "shop", "image": {"repository": 7}}) == [
+        "image.repository: 7 is not a string (quote it: '7')"
+    ]
+    errors = _config.validate({"projectId": "shop", "image": {"repository": "ghcr.io/acme/" + "a-" * 30000 + "!"}})
+    assert len(errors) == 2 and all(len(error) < 400 for error in errors), errors
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "ghcr.io/evil/shop",  # another owner
+        "ghcr.io/acme-evil/shop",  # an owner whose name starts with the owner's
+        "ghcr.io/acmex/shop",
+        "docker.io/acme/shop",  # another registry
+        "ghcr.io.evil.example/acme/shop",  # a registry whose name starts with the registry's
+        "evil.example/ghcr.io/acme/shop",
+        "localhost:5000/acme/shop",
+        "ghcr.io:443/acme/shop",
+    ],
+)
+def test_image_repository_stays_under_the_operators_registry_and_owner(repository):
+    data = {"projectId": "shop", "image": {"repository": repository}}
+    assert _config.validate(data) == []
+    assert _config.image_repository_problems(data, OPERATOR) == [not_under(f'"{repository}"')]
+    with pytest.raises(_config.ConfigError):
+        _config.image_repository(_config.normalise(data), OPERATOR)
+
+
+def test_image_repository_owner_is_compared_without_regard_to_case():
+    """GitHub's owner names are case-insensitive; pr_build lowers the operator's repository (ghcr.io/Acme/Shop/preview
+    for github.repository Acme/Shop), image names are lower case."""
+    data = {"projectId": "shop", "image": {"repository": "ghcr.io/acme/web"}}
+    assert _config.image_repository_problems(data, "ghcr.io/Acme/Shop/preview") == []
+    assert _config.image_repository(_config.normalise({"projectId": "shop"}), "ghcr.io/Acme/Shop/preview") == OPERATOR
+    other = {"projectId": "shop", "image": {"repository": "ghcr.io/evil/web"}}
+    assert _config.image_repository_problems(other, "ghcr.io/Acme/Shop/preview") == [not_under('"ghcr.io/evil/web"')]
+
+
+def test_image_repository_follows_the_operators_registry():
+    operator = "registry.example.com:5000/previews/shop"
+    data = {"projectId": "shop", "image": {"repository": "registry.example.com:5000/previews/web"}}
+    assert _config.image_repository(_config.normalise(data), operator) == "registry.example.com:5000/previews/web"
+    data["image"]["repository"] = "ghcr.io/acme/shop"
+    assert _config.image_repository_problems(data, operator) == [
+        not_under('"ghcr.io/acme/shop"', "registry.example.com:5000/previews", operator)
+    ]
+
+
+@pytest.mark.parametrize(
+    "operator", ["", "ghcr.io/acme/shop:latest", "ghcr.io", "{{ lookup('pipe', 'id') }}", "ghcr.io/acme/" + "a" * 300]
+)
+def test_the_operators_image_repository_is_checked_too(operator):
+    (problem,) = _config.image_repository_problems({"projectId": "shop"}, operator)
+    assert problem.startswith("image_repository: ") and problem.endswith(
+        "is not an image repository; give the operator's, such as ghcr.io/acme/shop/preview (registry host and path, "
+        "no tag or digest)"
+    )

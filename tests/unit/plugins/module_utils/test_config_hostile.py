@@ -132,9 +132,28 @@ def test_hostile_file_is_refused(tmp_path, monkeypatch, text, errors):
     assert len(str(raised.value)) < 10_000
 
 
-# The reference platform's spelling: resources, env, envFrom at the top level (docs/configuration.md, "The reference
-# platform's spelling").
-SPELLING_CASES = [
+# The reference platform's spelling (resources, env, envFrom at the top level) and image.repository, read as pr_build
+# reads them: with the operator's image repository (docs/configuration.md, "The reference platform's spelling").
+OPERATOR = "ghcr.io/acme/shop/preview"
+REPOSITORY_RULE = (
+    "an image repository such as ghcr.io/acme/shop (registry host, owner and name in lower case, at most 255 "
+    "characters, no :tag or @digest)"
+)
+
+
+def _pattern(shown):
+    return f"image.repository: {shown} is not valid: must be {REPOSITORY_RULE}"
+
+
+def _elsewhere(shown):
+    return (
+        f"image.repository: {shown} is not under ghcr.io/acme/, where this repository's images are pushed (the "
+        f"operator's image repository is {OPERATOR}); name an image under ghcr.io/acme/, such as ghcr.io/acme/app, "
+        f"or remove image.repository to push to {OPERATOR}"
+    )
+
+
+BUILD_CASES = [
     (
         "both spellings of env",
         b"projectId: shop\nenv: {A: a}\napp:\n  env: {A: a}\n",
@@ -172,17 +191,53 @@ SPELLING_CASES = [
         b"projectId: shop\nenv:\n  A: " + b"ghp_" + b"x" * 60000 + b"\n",
         ['env.A: "ghp_' + "x" * 72 + "... is longer than 8192 characters"],
     ),
+    (
+        "an image repository of another owner",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/evil/shop\n",
+        [_elsewhere('"ghcr.io/evil/shop"')],
+    ),
+    (
+        "an image repository on another registry",
+        b"projectId: shop\nimage:\n  repository: evil.example/acme/shop\n",
+        [_elsewhere('"evil.example/acme/shop"')],
+    ),
+    (
+        "dot-dot segments in the image repository",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/acme/../../evil/shop\n",
+        [_pattern('"ghcr.io/acme/../../evil/shop"')],
+    ),
+    (
+        "a tag in the image repository",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/acme/shop:latest\n",
+        [_pattern('"ghcr.io/acme/shop:latest"')],
+    ),
+    (
+        "a new output line in the image repository",
+        b'projectId: shop\nimage:\n  repository: "ghcr.io/acme/shop\\nbuild=true"\n',
+        [_pattern('"ghcr.io/acme/shop\\nbuild=true"')],
+    ),
+    (
+        "a long image repository",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/acme/" + b"a" * 60000 + b"\n",
+        [
+            'image.repository: "ghcr.io/acme/' + "a" * 63 + "... is longer than 255 characters",
+            _pattern('"ghcr.io/acme/' + "a" * 63 + "..."),
+        ],
+    ),
+    (
+        "non-ASCII in the image repository",
+        "projectId: shop\nimage:\n  repository: ghcr.io/acme/\u0455hop\n".encode(),
+        [_pattern('"ghcr.io/acme/\\u0455hop"')],
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "errors"), [case[1:] for case in SPELLING_CASES], ids=[case[0] for case in SPELLING_CASES]
-)
-def test_hostile_spelling_is_refused(tmp_path, monkeypatch, text, errors):
+@pytest.mark.parametrize(("text", "errors"), [case[1:] for case in BUILD_CASES], ids=[case[0] for case in BUILD_CASES])
+def test_hostile_build_settings_are_refused(tmp_path, monkeypatch, text, errors):
     (tmp_path / "pr").mkdir()
     (tmp_path / "pr" / "k8s-ee.yaml").write_bytes(text)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EnvironmentInputError) as raised:
-        describe(42, "preview.example.com", path="pr/k8s-ee.yaml")
+        describe(42, "preview.example.com", path="pr/k8s-ee.yaml", image_repository=OPERATOR)
     assert raised.value.errors == errors
     assert len(str(raised.value)) < 10_000
