@@ -12,6 +12,7 @@ import sys
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+REFERENCE = REPO / "tests" / "unit" / "data" / "reference_platform"
 SHA = "a" * 40
 
 
@@ -73,6 +74,18 @@ def test_the_image_output(tmp_path, config, env, image):
     code, output, outputs = pr_build(tmp_path, config, **env)
     assert code == 0, output[-3000:]
     assert outputs == {"build": "true", "sha": SHA, "context": "pr", "dockerfile": "pr/Dockerfile", "image": image}
+
+
+def test_a_reference_platform_file_builds_where_it_says(tmp_path):
+    code, output, outputs = pr_build(
+        tmp_path,
+        (REFERENCE / "full.reference.yaml").read_text(),
+        repository="acme/shop-api",
+        K8S_EE_IMAGE_REPOSITORY="ghcr.io/acme/shop-api/preview",
+    )
+    assert code == 0, output[-3000:]
+    assert outputs["image"] == "ghcr.io/acme/shop-api"
+    assert (outputs["context"], outputs["dockerfile"]) == ("pr/services/api", "pr/services/api/Dockerfile.preview")
 
 
 def test_an_image_repository_elsewhere_builds_nothing(tmp_path):
