@@ -84,6 +84,8 @@ FIELDS = (
     ("databases", "mongodb", "version"),
     ("app", "resources", "limits", "cpu"),
     ("app", "resources", "requests", "memory"),
+    ("resources", "limits", "memory"),  # the reference platform's spelling of app.resources
+    ("image", "repository"),
 )
 TOKENS = (
     "&a ",
@@ -323,12 +325,16 @@ def _near_misses(size):
         ("projectId", "a" * size + "-"),
         ("interval", "1" * size + "x"),
         ("version", "7.0." + "1" * size + "x"),
+        ("image repository", "ghcr.io/acme/" + "a-" * (size // 2) + "-"),
+        ("image repository", "a." * (size // 2) + "/x/y"),
+        ("image repository", "ghcr.io/" + "a/" * (size // 2) + "_"),
     )
 
 
 def regex_input(rng, index):
     size = rng.choice((100, 1000, 10000, 30000))
-    target, value = _near_misses(size)[index % 18]
+    misses = _near_misses(size)
+    target, value = misses[index % len(misses)]
     quoted = json.dumps(value)
     text = {
         "quantity": f"projectId: shop\napp:\n  resources:\n    limits:\n      cpu: {quoted}\n",
@@ -341,6 +347,7 @@ def regex_input(rng, index):
         "projectId": f"projectId: {quoted}\n",
         "interval": f"projectId: shop\nmetrics:\n  interval: {quoted}\n",
         "version": f"projectId: shop\ndatabases:\n  mongodb:\n    version: {quoted}\n",
+        "image repository": f"projectId: shop\nimage:\n  repository: {quoted}\n",
     }[target]
     return f"{target} near miss of {size}", _fit(text)
 

@@ -10,6 +10,11 @@ import json
 TRUSTED_ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR")
 WRITE_PERMISSIONS = ("admin", "maintain", "write")
 MODES = ("allowlist", "denylist", "disabled")
+# The reference platform's allowlist (k8s-ephemeral-environments' allowed-orgs.json) also has these: documentation for
+# the people who edit it, accepted as strings and never read (the $schema is never fetched). Any other key is refused
+# (docs/security.md, "Who may deploy").
+NOTE_KEYS = ("$schema", "description")
+KEYS = ("mode", "organizations", "repositories", *NOTE_KEYS)
 
 
 class AccessDenied(RuntimeError):
@@ -44,9 +49,14 @@ def load_allowlist(path: str | None) -> dict:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise AccessDenied(f"allowlist {path}: {key}: must be a list of strings; {fix}")
-    unknown = sorted(set(data) - {"mode", "organizations", "repositories"})
+    for key in NOTE_KEYS:
+        if key in data and not isinstance(data[key], str):
+            raise AccessDenied(f"allowlist {path}: {key}: must be a string (it is documentation, never read); {fix}")
+    unknown = sorted((key for key in data if key not in KEYS), key=str)  # YAML keys may be numbers, booleans, ...
     if unknown:
-        raise AccessDenied(f"allowlist {path}: unknown key(s) {', '.join(unknown)}; {fix}")
+        raise AccessDenied(
+            f"allowlist {path}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(KEYS)}); {fix}"
+        )
     return {
         "mode": mode,
         "organizations": [o.lower() for o in data.get("organizations", [])],

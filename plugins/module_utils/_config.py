@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The k8s-ee.yaml configuration: validation against the shipped JSON Schema,
 the rules a schema cannot say (quantities against the LimitRange), and
-normalisation (defaults applied, databases always objects)."""
+normalisation (the reference platform's spelling moved under app, defaults applied,
+databases always objects)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCH
 
 # The keys of `databases`, in the order of the schema (tests/unit/plugins/module_utils/test_databases.py compares them).
 DATABASES = NAMES
+
+# Settings of app that the reference platform (k8s-ephemeral-environments) writes at the top level of k8s-ee.yaml: both
+# spellings are read, and normalisation moves the top-level one under app, so the rest of the collection sees only
+# app.<key> (docs/configuration.md, "The reference platform's spelling").
+TOP_LEVEL_APP_KEYS = ("resources", "env", "envFrom")
 
 
 class ConfigError(ValueError):
@@ -240,31 +246,78 @@ def _amount(text, resource):
         return None
 
 
-def _semantic_errors(config: dict) -> list[str]:
-    """Rules a JSON Schema cannot express, on the fields that passed the schema."""
+def _resource_errors(resources, where: str) -> list[str]:
+    """The LimitRange's bounds on app.resources with its defaults filled in; `where` is the field as the file names it
+    (app.resources, or resources in the reference platform's spelling)."""
     errors = []
     values = {}
     for kind in ("requests", "limits"):
         for resource in ("cpu", "memory"):
-            text = _field(config, "app", "resources", kind, resource)
+            text = _field(resources, kind, resource)
             amount = _amount(text, resource) if isinstance(text, str) else None
             if amount is None:
                 continue
             values[kind, resource] = amount
-            where = f"app.resources.{kind}.{resource}"
+            field = f"{where}.{kind}.{resource}"
             low, high = CONTAINER_MIN[resource], CONTAINER_MAX[resource]
             fmt = q.format_cpu if resource == "cpu" else q.format_memory
             if amount < low:
-                errors.append(f"{where}: {show(text)} is less than the minimum {fmt(low)} a container may request")
+                errors.append(f"{field}: {show(text)} is less than the minimum {fmt(low)} a container may request")
             elif amount > high:
-                errors.append(f"{where}: {show(text)} is greater than the maximum {fmt(high)} a container may use")
+                errors.append(f"{field}: {show(text)} is greater than the maximum {fmt(high)} a container may use")
     for resource in ("cpu", "memory"):
         limit, request = values.get(("limits", resource)), values.get(("requests", resource))
         if limit is not None and request is not None and limit < request:
             errors.append(
-                f"app.resources.limits.{resource}: {show(config['app']['resources']['limits'][resource])} is less "
-                f"than app.resources.requests.{resource} {show(config['app']['resources']['requests'][resource])}"
+                f"{where}.limits.{resource}: {show(resources['limits'][resource])} is less "
+                f"than {where}.requests.{resource} {show(resources['requests'][resource])}"
             )
+    return errors
+
+
+def _written(data: dict, key: str) -> tuple[bool, bool]:
+    """Whether the file gives app.<key>, and whether it gives <key> at the top level (the reference platform's
+    spelling)."""
+    app = data.get("app")
+    return isinstance(app, dict) and key in app, key in data
+
+
+def _spelling_errors(data: dict) -> list[str]:
+    """A setting given in both spellings: decided on the file as written, before defaults fill app in."""
+    errors = []
+    for key in TOP_LEVEL_APP_KEYS:
+        in_app, at_top = _written(data, key)
+        if in_app and at_top:
+            errors.append(
+                f"{key}: is the same setting as app.{key} ({key} at the top level is the reference platform's "
+                f"spelling) and both are given; keep one of {key} and app.{key}"
+            )
+    return errors
+
+
+_IMAGE_REPOSITORY = SCHEMA["properties"]["image"]["properties"]["repository"]
+
+
+def _bounded(repository) -> bool:
+    """A string within image.repository's maxLength (a longer one is the schema's to report, matched once)."""
+    return isinstance(repository, str) and len(repository) <= _IMAGE_REPOSITORY["maxLength"]
+
+
+def _semantic_errors(data: dict) -> list[str]:
+    """Rules a JSON Schema cannot express, on the fields that passed the schema; each names the field as the file
+    spells it."""
+    config = _normalised(data)
+    errors = []
+    in_app, at_top = _written(data, "resources")
+    if in_app or not at_top:
+        errors += _resource_errors(_field(config, "app", "resources"), "app.resources")
+    if at_top:  # what normalisation moves under app (beside app.resources, an error already, it is checked too)
+        top = _defaults(SCHEMA["$defs"]["resources"], copy.deepcopy(data["resources"]))
+        errors += _resource_errors(top, "resources")
+    repository = _field(data, "image", "repository")
+    if _bounded(repository) and not re.fullmatch(_IMAGE_REPOSITORY["pattern"], repository):
+        # the schema's `$` is ECMA's, which Python's search also lets match before a final newline
+        errors.append(f"image.repository: {show(repository)} is not valid: must be {_IMAGE_REPOSITORY['x-rule']}")
     for name in DATABASES:
         text = _field(config, "databases", name, "storage")
         size = _amount(text, "memory") if isinstance(text, str) else None
@@ -299,7 +352,7 @@ def validate(data) -> list[str]:
     errors = _schema_errors(data)
     if isinstance(data, dict):
         known = set(errors)
-        errors += [e for e in _semantic_errors(_normalised(data)) if e not in known]
+        errors += [e for e in _spelling_errors(data) + _semantic_errors(data) if e not in known]
     return sort_errors(errors)
 
 
@@ -317,14 +370,27 @@ def limit_errors(errors: list[str]) -> list[str]:
     return [*errors[:MAX_ERRORS], f"(more): {more} more problem{'s' * (more != 1)} not shown; fix these first"]
 
 
+def _under_app(data: dict) -> dict:
+    """`data` (a copy) with the top-level spellings of TOP_LEVEL_APP_KEYS moved under app. Where both are given (an
+    error validate reports), app.<key> is kept."""
+    moved = {key: data.pop(key) for key in TOP_LEVEL_APP_KEYS if key in data}
+    if moved:
+        app = data.setdefault("app", {})
+        if isinstance(app, dict):  # anything else is a schema error
+            for key, value in moved.items():
+                app.setdefault(key, value)
+    return data
+
+
 def _normalised(data: dict) -> dict:
-    config = _defaults(SCHEMA, copy.deepcopy(data))
+    config = _defaults(SCHEMA, _under_app(copy.deepcopy(data)))
     config["databases"] = _normalise_databases(config["databases"])
     return config
 
 
 def normalise(data) -> dict:
-    """The validated configuration with every default applied; raises ConfigError."""
+    """The validated configuration in this platform's spelling (resources, env and envFrom under app) with every
+    default applied; raises ConfigError."""
     errors = validate(data)
     if errors:
         raise ConfigError(errors)
@@ -362,6 +428,48 @@ def largest_config(project_id: str = "largest") -> dict:
 
 def enabled_databases(config: dict) -> list[str]:
     return [name for name in DATABASES if config["databases"][name]["enabled"]]
+
+
+# The operator's image repository, as pr_build checks it: lower case, a registry host (or a Docker Hub name) and a path.
+_OPERATOR_REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)+")
+
+
+def _repository_owner(default: str) -> str:
+    """The registry host and first path segment of the operator's image repository: `ghcr.io/acme` of the example
+    workflows' ghcr.io/acme/shop/preview (ghcr.io/<owner>/<repo>/preview)."""
+    return "/".join(default.split("/", 2)[:2])
+
+
+def image_repository_problems(data, default: str) -> list[str]:
+    """image.repository of a parsed k8s-ee.yaml comes from the pull request: it may only name an image under the
+    registry host and owner of the operator's image repository `default` (docs/configuration.md, "Where the image is
+    pushed"). The owner is compared in lower case (GitHub's owners are case-insensitive, image names lower case)."""
+    operator = default.lower() if isinstance(default, str) else default
+    if not (isinstance(operator, str) and _bounded(operator) and _OPERATOR_REPOSITORY.fullmatch(operator)):
+        return [
+            f"image_repository: {show(default)} is not an image repository; give the operator's, such as "
+            "ghcr.io/acme/shop/preview (registry host and path, no tag or digest)"
+        ]
+    repository = _field(data, "image", "repository")
+    if not _bounded(repository) or not re.fullmatch(_IMAGE_REPOSITORY["pattern"], repository):
+        return []  # absent, or refused by validate
+    owner = _repository_owner(operator)
+    if repository.startswith(owner + "/"):
+        return []
+    return [
+        f"image.repository: {show(repository)} is not under {owner}/, where this repository's images are pushed "
+        f"(the operator's image repository is {operator}); name an image under {owner}/, such as {owner}/app, or "
+        f"remove image.repository to push to {operator}"
+    ]
+
+
+def image_repository(config: dict, default: str) -> str:
+    """Where the CI build step pushes the image of a validated configuration: image.repository, or the operator's
+    `default` (lower case) without it. Raises ConfigError when image_repository_problems has any."""
+    problems = image_repository_problems(config, default)
+    if problems:
+        raise ConfigError(problems)
+    return config["image"].get("repository") or default.lower()
 
 
 # Bounds of the YAML document (the schema bounds each field; these bound the work before it runs).

@@ -178,8 +178,16 @@ def read_config(path: str | None = None, content: str | None = None, root: str |
         raise EnvironmentInputError(exc.errors) from None
 
 
-def describe(pr_number, domain, path: str | None = None, content: str | None = None, root: str | None = None) -> dict:
-    """Validate everything and return config, namespace, host, url, quota and databases."""
+def describe(
+    pr_number,
+    domain,
+    path: str | None = None,
+    content: str | None = None,
+    root: str | None = None,
+    image_repository: str | None = None,
+) -> dict:
+    """Validate everything and return config, namespace, host, url, quota and databases; with the operator's
+    `image_repository`, also where the CI build step pushes the image (_config.image_repository)."""
     errors = []
     try:
         number = _naming.pr_number(pr_number)
@@ -188,6 +196,8 @@ def describe(pr_number, domain, path: str | None = None, content: str | None = N
         number = None
     data = read_config(path, content, root)
     config_errors = _config.validate(data)
+    if image_repository is not None:
+        config_errors += _config.image_repository_problems(data, image_repository)
     errors.extend(config_errors)
     config = None if config_errors else _config.normalise(data)
     host = namespace = None
@@ -199,7 +209,7 @@ def describe(pr_number, domain, path: str | None = None, content: str | None = N
             errors.append(str(exc))
     if errors:
         raise EnvironmentInputError(_config.sort_errors(errors))
-    return {
+    result = {
         "config": config,
         "namespace": namespace,
         "host": host,
@@ -207,3 +217,6 @@ def describe(pr_number, domain, path: str | None = None, content: str | None = N
         "quota": env_quota(config),
         "databases": _config.enabled_databases(config),
     }
+    if image_repository is not None:
+        result["image_repository"] = _config.image_repository(config, image_repository)
+    return result

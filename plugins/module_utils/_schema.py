@@ -63,79 +63,19 @@ SCHEMA = json.loads(
      "default": 1
     },
     "resources": {
-     "type": "object",
-     "additionalProperties": false,
-     "default": {},
-     "properties": {
-      "requests": {
-       "type": "object",
-       "additionalProperties": false,
-       "default": {},
-       "properties": {
-        "cpu": {
-         "$ref": "#/$defs/quantity",
-         "default": "50m"
-        },
-        "memory": {
-         "$ref": "#/$defs/quantity",
-         "default": "128Mi"
-        }
-       }
-      },
-      "limits": {
-       "type": "object",
-       "additionalProperties": false,
-       "default": {},
-       "properties": {
-        "cpu": {
-         "$ref": "#/$defs/quantity",
-         "default": "200m"
-        },
-        "memory": {
-         "$ref": "#/$defs/quantity",
-         "default": "384Mi"
-        }
-       }
-      }
-     }
+     "description": "CPU and memory of the app container. The same setting as top-level 'resources' (the reference platform's spelling).",
+     "$ref": "#/$defs/resources",
+     "default": {}
     },
     "env": {
-     "description": "Extra environment variables of the app (values are strings: quote numbers and booleans).",
-     "type": "object",
-     "default": {},
-     "maxProperties": 200,
-     "propertyNames": {
-      "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
-      "maxLength": 256,
-      "x-rule": "letters, digits and '_', not starting with a digit",
-      "not": {
-       "$ref": "#/$defs/reservedEnv"
-      }
-     },
-     "additionalProperties": {
-      "type": "string",
-      "maxLength": 8192
-     }
+     "description": "Extra environment variables (strings: quote numbers). The same setting as top-level 'env' (the reference platform's spelling).",
+     "$ref": "#/$defs/env",
+     "default": {}
     },
     "envFrom": {
-     "description": "Secrets and ConfigMaps (created by you in the namespace) whose keys become environment variables.",
-     "type": "array",
-     "default": [],
-     "maxItems": 20,
-     "items": {
-      "type": "object",
-      "additionalProperties": false,
-      "minProperties": 1,
-      "maxProperties": 1,
-      "properties": {
-       "secretRef": {
-        "$ref": "#/$defs/namedRef"
-       },
-       "configMapRef": {
-        "$ref": "#/$defs/namedRef"
-       }
-      }
-     }
+     "description": "Secrets and ConfigMaps whose keys become variables. The same setting as top-level 'envFrom' (the reference platform's spelling).",
+     "$ref": "#/$defs/envFrom",
+     "default": []
     },
     "writableDirs": {
      "description": "Absolute paths mounted as empty writable directories (the root filesystem is read-only; /tmp is always writable).",
@@ -163,8 +103,20 @@ SCHEMA = json.loads(
     }
    }
   },
+  "resources": {
+   "description": "The reference platform's (k8s-ephemeral-environments) spelling of app.resources: the same setting; give one of the two.",
+   "$ref": "#/$defs/resources"
+  },
+  "env": {
+   "description": "The reference platform's (k8s-ephemeral-environments) spelling of app.env: the same setting; give one of the two.",
+   "$ref": "#/$defs/env"
+  },
+  "envFrom": {
+   "description": "The reference platform's (k8s-ephemeral-environments) spelling of app.envFrom: the same setting; give one of the two.",
+   "$ref": "#/$defs/envFrom"
+  },
   "image": {
-   "description": "Where the CI build step finds the Docker build context and Dockerfile.",
+   "description": "What the CI build step builds (the Docker build context and Dockerfile) and where it pushes the image.",
    "type": "object",
    "additionalProperties": false,
    "default": {},
@@ -176,6 +128,13 @@ SCHEMA = json.loads(
     "dockerfile": {
      "$ref": "#/$defs/relativePath",
      "default": "Dockerfile"
+    },
+    "repository": {
+     "description": "Where the CI build step pushes the image (default: the operator's), only under the operator's registry host and owner.",
+     "type": "string",
+     "maxLength": 255,
+     "pattern": "^(?=.{1,255}$)(localhost|[a-z0-9]+(-+[a-z0-9]+)*(\\.[a-z0-9]+(-+[a-z0-9]+)*)+)(:[0-9]{1,5})?(/[a-z0-9]+((\\.|_{1,2}|-+)[a-z0-9]+)*){2,}$",
+     "x-rule": "an image repository such as ghcr.io/acme/shop (registry host, owner and name in lower case, at most 255 characters, no :tag or @digest)"
     }
    }
   },
@@ -431,6 +390,79 @@ SCHEMA = json.loads(
   }
  },
  "$defs": {
+  "resources": {
+   "description": "CPU and memory of the app container: requests (what the scheduler reserves) and limits (the most it may use).",
+   "type": "object",
+   "additionalProperties": false,
+   "properties": {
+    "requests": {
+     "type": "object",
+     "additionalProperties": false,
+     "default": {},
+     "properties": {
+      "cpu": {
+       "$ref": "#/$defs/quantity",
+       "default": "50m"
+      },
+      "memory": {
+       "$ref": "#/$defs/quantity",
+       "default": "128Mi"
+      }
+     }
+    },
+    "limits": {
+     "type": "object",
+     "additionalProperties": false,
+     "default": {},
+     "properties": {
+      "cpu": {
+       "$ref": "#/$defs/quantity",
+       "default": "200m"
+      },
+      "memory": {
+       "$ref": "#/$defs/quantity",
+       "default": "384Mi"
+      }
+     }
+    }
+   }
+  },
+  "env": {
+   "description": "Extra environment variables of the app (values are strings: quote numbers and booleans).",
+   "type": "object",
+   "maxProperties": 200,
+   "propertyNames": {
+    "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+    "maxLength": 256,
+    "x-rule": "letters, digits and '_', not starting with a digit",
+    "not": {
+     "$ref": "#/$defs/reservedEnv"
+    }
+   },
+   "additionalProperties": {
+    "type": "string",
+    "maxLength": 8192
+   }
+  },
+  "envFrom": {
+   "description": "Secrets and ConfigMaps (created by you in the namespace) whose keys become environment variables.",
+   "type": "array",
+   "maxItems": 20,
+   "items": {
+    "type": "object",
+    "additionalProperties": false,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+     "secretRef": {
+      "$ref": "#/$defs/namedRef"
+     },
+     "configMapRef": {
+      "$ref": "#/$defs/namedRef"
+     }
+    }
+   }
+  },
   "quantity": {
    "description": "A Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, exponents up to e99).",
    "type": "string",

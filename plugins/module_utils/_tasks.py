@@ -109,7 +109,12 @@ def _env_config(p, check_mode, diff):
 
     try:
         result = describe(
-            path=p["path"], content=p["content"], root=p["root"], pr_number=p["pr_number"], domain=p["domain"]
+            path=p["path"],
+            content=p["content"],
+            root=p["root"],
+            pr_number=p["pr_number"],
+            domain=p["domain"],
+            image_repository=p["image_repository"],
         )
     except EnvironmentInputError as exc:
         raise TaskFailed(str(exc), errors=exc.errors) from None
@@ -125,6 +130,7 @@ ENV_CONFIG = Task(
             "root": {"type": "path"},
             "pr_number": {"type": "raw", "required": True},
             "domain": {"type": "str", "required": True},
+            "image_repository": {"type": "str"},
         },
         "mutually_exclusive": [("path", "content")],
         "required_one_of": [("path", "content")],

@@ -13,6 +13,8 @@ description:
   - Reads an application repository's C(k8s-ee.yaml) (from O(path) or O(content)), validates it against the
     collection's JSON Schema (C(schemas/k8s-ee.schema.json)) and the LimitRange, and returns the configuration with
     every default applied, plus the namespace, host, URL, quota and enabled databases of one pull request.
+  - The reference platform's spelling (C(resources), C(env) and C(envFrom) at the top level) is read too and returned
+    under C(app); a setting given in both spellings is an error.
   - "Fails with every problem at once; each names the field, the value and the rule (for example
     C(app.port: 70000 is greater than 65535)). Values from the file are shown cut to 80 characters, and at most
     40 problems are listed."
@@ -47,6 +49,15 @@ options:
     description: The operator's preview domain; the host is C({namespace}.{domain}).
     type: str
     required: true
+  image_repository:
+    description:
+      - The operator's image repository, where the CI build step pushes the image without C(image.repository)
+        (the playbook C(k8s_ee.platform.pr_build) passes C(K8S_EE_IMAGE_REPOSITORY), by default
+        C(ghcr.io/<owner>/<repo>/preview)).
+      - With it, C(image.repository) of the file must name an image under the same registry host and first path
+        segment (the owner), for example C(ghcr.io/acme/...) for C(ghcr.io/acme/shop/preview); otherwise the module
+        fails naming the field, the value and the fix. The result has RV(image_repository).
+    type: str
 notes:
   - Supports check mode; it never changes anything.
 attributes:
@@ -102,6 +113,12 @@ quota:
   returned: success
   type: dict
   sample: {requests.cpu: 450m, limits.cpu: 1265m, requests.memory: 768Mi, limits.memory: 1767Mi}
+image_repository:
+  description: Where the CI build step pushes the image, in lower case, without a tag; C(image.repository) of the file
+    or else O(image_repository).
+  returned: success, when O(image_repository) is given
+  type: str
+  sample: ghcr.io/acme/shop/preview
 databases:
   description: Names of the enabled databases, in a fixed order.
   returned: success

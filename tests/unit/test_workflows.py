@@ -107,3 +107,26 @@ def test_unknown_contexts_and_functions_are_errors_not_empty_strings():
 def test_if_without_status_function_needs_success():
     assert condition("true", CONTEXTS, {"failed": True}) is False
     assert condition("always() && true", CONTEXTS, {"failed": True}) is True
+
+
+def test_the_image_repository_reaches_the_build_only_through_step_outputs():
+    """pr_build's `image` output can come from image.repository of k8s-ee.yaml (untrusted; docs/configuration.md,
+    "Where the image is pushed"): it reaches docker/build-push-action's `tags` and later steps' `env:` as a step
+    output, never a run: script, and the step that writes it is pr_build, which checks it."""
+    builds = 0
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            steps = {step["id"]: step for step in job.get("steps", []) if "id" in step}
+            for step in job.get("steps", []):
+                assert "outputs.image" not in step.get("run", ""), (path.name, step.get("name"))
+                if str(step.get("uses", "")).startswith("docker/build-push-action@"):
+                    builds += 1
+                    tags = step["with"]["tags"]
+                    assert tags.startswith("${{ steps.settings.outputs.image }}:pr-${{ github.event."), tags
+                    settings = steps["settings"]
+                    assert "ansible-playbook k8s_ee.platform.pr_build" in settings["run"]
+                    assert settings["env"]["K8S_EE_IMAGE_REPOSITORY"] == "ghcr.io/${{ github.repository }}/preview"
+    assert builds == 2
+    playbook = (REPO / "playbooks" / "pr_build.yml").read_text()
+    assert 'image_repository: "{{ _k8s_ee_image_repository }}"' in playbook  # env_config checks image.repository
+    assert "'image': __k8s_ee_env.image_repository}" in playbook

@@ -10,6 +10,7 @@ from ansible_collections.k8s_ee.platform.plugins.module_utils import _config
 from ansible_collections.k8s_ee.platform.plugins.module_utils._schema import SCHEMA
 
 REPO = pathlib.Path(__file__).resolve().parents[4]
+TOP_LEVEL = "app, databases, env, envFrom, image, ingress, metrics, projectId, resources, trigger"
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "fixtures" / "config_errors.yaml").read_text())
 
 DEFAULTS = {
@@ -246,8 +247,8 @@ def test_unknown_keys_are_shown_cut_and_escaped_one_message_each():
     long_key = "k" * 500
     errors = _config.validate({"projectId": "shop", long_key: 1, "bad\u202ename\n": 2})
     assert errors == [
-        '"bad\\u202ename\\n": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)',
-        '"' + "k" * 76 + "...: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)",
+        f'"bad\\u202ename\\n": unknown key (allowed here: {TOP_LEVEL})',
+        '"' + "k" * 76 + f"...: unknown key (allowed here: {TOP_LEVEL})",
     ]
     errors = _config.validate({"projectId": "shop", "app": {"env": {long_key: "x"}}})
     assert errors == [f'app.env."{"k" * 76}...: key "{"k" * 76}... is longer than 256 characters']
@@ -346,3 +347,257 @@ def test_show_stops_early_on_a_shared_structure():
     for _level in range(12):  # 9**13 strings if written out
         bomb = [bomb] * 9
     assert _config.show(bomb) == '[[[[[[[[[[[[["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"], ...'
+
+
+# ------------------------------------------------------ the reference platform's spelling (docs/configuration.md)
+
+SPELLINGS = [
+    ("resources", {"requests": {"memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}),
+    ("env", {"NODE_ENV": "production", "TEMPLATE": "{{ lookup('pipe', 'id') }} {% raw %} $(id) `id` ;|&"}),
+    ("envFrom", [{"secretRef": {"name": "stripe-test-keys"}}, {"configMapRef": {"name": "flags"}}]),
+]
+
+
+def both_given(key):
+    return (
+        f"{key}: is the same setting as app.{key} ({key} at the top level is the reference platform's spelling) "
+        f"and both are given; keep one of {key} and app.{key}"
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), SPELLINGS, ids=[key for key, _value in SPELLINGS])
+def test_a_top_level_setting_is_the_same_as_under_app(key, value):
+    """The top-level spelling is moved under app: downstream (render, quota, comment) sees only app.<key>; template
+    markers and shell text in values stay data, verbatim."""
+    reference = _config.normalise({"projectId": "shop", key: value})
+    assert reference == _config.normalise({"projectId": "shop", "app": {key: value}})
+    assert reference["app"][key] == (
+        {kind: {**DEFAULTS["app"][key][kind], **value[kind]} for kind in value} if key == "resources" else value
+    )
+    assert key not in reference
+    assert _config.normalise(reference) == reference
+
+
+def test_every_top_level_setting_at_once():
+    settings = dict(SPELLINGS)
+    assert _config.normalise({"projectId": "shop", **settings}) == _config.normalise(
+        {"projectId": "shop", "app": settings}
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), SPELLINGS, ids=[key for key, _value in SPELLINGS])
+def test_both_spellings_at_once_are_refused_naming_both(key, value):
+    assert _config.validate({"projectId": "shop", key: value, "app": {key: value}}) == [both_given(key)]
+    # decided on the file as written: an empty app.<key> is given too (defaults fill it in only later)
+    empty = {} if isinstance(value, dict) else []
+    assert _config.validate({"projectId": "shop", key: value, "app": {key: empty}}) == [both_given(key)]
+    with pytest.raises(_config.ConfigError) as raised:
+        _config.normalise({"projectId": "shop", key: empty, "app": {key: value}})
+    assert raised.value.errors == [both_given(key)]
+
+
+def test_both_spellings_of_everything_are_every_problem_at_once():
+    settings = dict(SPELLINGS)
+    errors = _config.validate(
+        {"projectId": "shop", **settings, "resources": {"limits": {"cpu": "2"}}, "app": {**settings, "port": 0}}
+    )
+    assert errors == [
+        "app.port: 0 is less than 1",
+        both_given("env"),
+        both_given("envFrom"),
+        both_given("resources"),
+        'resources.limits.cpu: "2" is greater than the maximum 1 a container may use',
+    ]
+
+
+def test_errors_name_the_field_as_the_file_spells_it():
+    data = {
+        "projectId": "shop",
+        "resources": {"requests": {"cpu": "5m"}, "limits": {"memory": "2Gi", "cpu": 2}},
+        "env": {"PORT": "1", "1A": "x", "B": 7, "C\u00e9": "v", "D": "v" * 8193},
+        "envFrom": [{"secretRef": {"name": "Bad_Name"}}, {}],
+    }
+    assert _config.validate(data) == [
+        'env."C\\u00e9": key "C\\u00e9" is not valid: must be letters, digits and \'_\', not starting with a digit',
+        "env.1A: key \"1A\" is not valid: must be letters, digits and '_', not starting with a digit",
+        "env.B: 7 is not a string (quote it: '7')",
+        f'env.D: "{"v" * 76}... is longer than 8192 characters',
+        "env.PORT: this name is set by the platform and cannot be overridden; choose another name",
+        'envFrom[0].secretRef.name: "Bad_Name" is not valid: must be a DNS-1123 name: lowercase letters, digits, '
+        "'-' and '.'",
+        "envFrom[1]: {} must have exactly one of configMapRef, secretRef",
+        "resources.limits.cpu: 2 is not a string (quote it: '2')",
+        'resources.limits.memory: "2Gi" is greater than the maximum 1Gi a container may use',
+        'resources.requests.cpu: "5m" is less than the minimum 10m a container may request',
+    ]
+    limit_below_request = {"requests": {"memory": "64Mi"}, "limits": {"memory": "48Mi"}}
+    assert _config.validate({"projectId": "shop", "resources": limit_below_request}) == [
+        'resources.limits.memory: "48Mi" is less than resources.requests.memory "64Mi"'
+    ]
+    # a default is compared under the name of the setting it fills in
+    assert _config.validate({"projectId": "shop", "resources": {"requests": {"memory": "512Mi"}}}) == [
+        'resources.limits.memory: "384Mi" is less than resources.requests.memory "512Mi"'
+    ]
+    assert _config.validate({"projectId": "shop", "resources": "big", "env": ["A"], "envFrom": {"secretRef": {}}}) == [
+        'env: ["A"] is not a mapping',
+        'envFrom: {"secretRef": {}} is not a list',
+        'resources: "big" is not a mapping',
+    ]
+
+
+def test_collections_have_bounded_sizes_in_either_spelling():
+    assert _config.validate(
+        {
+            "projectId": "shop",
+            "env": {f"VAR_{index}": "x" for index in range(201)},
+            "envFrom": [{"secretRef": {"name": f"s{index}"}} for index in range(21)],
+        }
+    ) == ["env: has 201 entries, more than the 200 allowed", "envFrom: has 21 entries, more than the 20 allowed"]
+
+
+def test_the_schema_gives_both_spellings_one_definition():
+    """Editors know both spellings, from one definition each, and say which is the reference platform's."""
+    for key in _config.TOP_LEVEL_APP_KEYS:
+        top, app = SCHEMA["properties"][key], SCHEMA["properties"]["app"]["properties"][key]
+        assert top["$ref"] == app["$ref"] == f"#/$defs/{key}"
+        assert "default" not in top and "default" not in SCHEMA["$defs"][key]  # defaults fill in app.<key> only
+        assert (
+            f"reference platform's (k8s-ephemeral-environments) spelling of app.{key}: the same setting"
+            in (top["description"])
+        )
+        assert f"The same setting as top-level '{key}' (the reference platform's spelling)" in app["description"]
+
+
+# ------------------------------------------------------ image.repository is untrusted (docs/configuration.md)
+
+OPERATOR = "ghcr.io/acme/shop/preview"  # the example workflows' default for acme/shop
+REPOSITORY_RULE = (
+    "an image repository such as ghcr.io/acme/shop (registry host, owner and name in lower case, at most 255 "
+    "characters, no :tag or @digest)"
+)
+
+
+def not_under(shown, owner="ghcr.io/acme", operator=OPERATOR):
+    return (
+        f"image.repository: {shown} is not under {owner}/, where this repository's images are pushed (the operator's "
+        f"image repository is {operator}); name an image under {owner}/, such as {owner}/app, or remove "
+        f"image.repository to push to {operator}"
+    )
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "ghcr.io/acme/shop",
+        "ghcr.io/acme/shop/preview",
+        "ghcr.io/acme/shop-api",
+        "ghcr.io/acme/a.b_c__d--e/f",
+        "ghcr.io/acme/" + "a" * 242,  # 255 characters
+    ],
+)
+def test_image_repository_under_the_operators_owner(repository):
+    data = {"projectId": "shop", "image": {"repository": repository}}
+    assert _config.validate(data) == []
+    assert _config.image_repository_problems(data, OPERATOR) == []
+    assert _config.image_repository(_config.normalise(data), OPERATOR) == repository
+
+
+@pytest.mark.parametrize(
+    ("repository", "shown"),
+    [
+        ("ghcr.io/acme/$(touch pwned)", '"ghcr.io/acme/$(touch pwned)"'),
+        ("ghcr.io/acme/x;id", '"ghcr.io/acme/x;id"'),
+        ("ghcr.io/acme/`id`", '"ghcr.io/acme/`id`"'),
+        ("ghcr.io/acme/x|sh", '"ghcr.io/acme/x|sh"'),
+        ("ghcr.io/acme/x y", '"ghcr.io/acme/x y"'),
+        ("ghcr.io/acme/{{ lookup('pipe', 'id') }}", "\"ghcr.io/acme/{{ lookup('pipe', 'id') }}\""),
+        ("ghcr.io/acme/{% raw %}x", '"ghcr.io/acme/{% raw %}x"'),
+        ("ghcr.io/acme/${{ github.token }}", '"ghcr.io/acme/${{ github.token }}"'),
+        ("ghcr.io/acme/x\nbuild=true", '"ghcr.io/acme/x\\nbuild=true"'),
+        ("ghcr.io/acme/x\n", '"ghcr.io/acme/x\\n"'),  # Python's `$` matches before a final newline
+        ("ghcr.io/acme/caf\u00e9", '"ghcr.io/acme/caf\\u00e9"'),
+        ("ghcr.io/acme/\u202eexe", '"ghcr.io/acme/\\u202eexe"'),
+        ("ghcr.io/acme/../evil/x", '"ghcr.io/acme/../evil/x"'),
+        ("ghcr.io/acme/./x", '"ghcr.io/acme/./x"'),
+        ("ghcr.io/acme//x", '"ghcr.io/acme//x"'),
+        ("ghcr.io/acme/x/", '"ghcr.io/acme/x/"'),
+        ("GHCR.IO/acme/x", '"GHCR.IO/acme/x"'),
+        ("ghcr.io/Acme/x", '"ghcr.io/Acme/x"'),
+        ("ghcr.io/acme/x:latest", '"ghcr.io/acme/x:latest"'),
+        ("ghcr.io/acme/x@sha256:" + "a" * 64, '"ghcr.io/acme/x@sha256:' + "a" * 54 + "..."),
+        ("https://ghcr.io/acme/x", '"https://ghcr.io/acme/x"'),
+        ("ghcr.io/acme", '"ghcr.io/acme"'),  # an owner, no image
+        ("acme/shop/x", '"acme/shop/x"'),  # no registry host (Docker Hub)
+        ("-ghcr.io/acme/x", '"-ghcr.io/acme/x"'),
+        ("", '""'),
+    ],
+)
+def test_image_repository_is_a_strict_pattern(repository, shown):
+    data = {"projectId": "shop", "image": {"repository": repository}}
+    assert _config.validate(data) == [f"image.repository: {shown} is not valid: must be {REPOSITORY_RULE}"]
+    assert _config.image_repository_problems(data, OPERATOR) == []  # validate's to report
+
+
+def test_image_repository_is_bounded():
+    long = "ghcr.io/acme/" + "a" * 243
+    assert _config.validate({"projectId": "shop", "image": {"repository": long}}) == [
+        f'image.repository: "{long[:76]}... is longer than 255 characters',
+        f'image.repository: "{long[:76]}... is not valid: must be {REPOSITORY_RULE}',  # the pattern bounds its work
+    ]
+    assert _config.validate({"projectId": "shop", "image": {"repository": 7}}) == [
+        "image.repository: 7 is not a string (quote it: '7')"
+    ]
+    errors = _config.validate({"projectId": "shop", "image": {"repository": "ghcr.io/acme/" + "a-" * 30000 + "!"}})
+    assert len(errors) == 2 and all(len(error) < 400 for error in errors), errors
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "ghcr.io/evil/shop",  # another owner
+        "ghcr.io/acme-evil/shop",  # an owner whose name starts with the owner's
+        "ghcr.io/acmex/shop",
+        "docker.io/acme/shop",  # another registry
+        "ghcr.io.evil.example/acme/shop",  # a registry whose name starts with the registry's
+        "evil.example/ghcr.io/acme/shop",
+        "localhost:5000/acme/shop",
+        "ghcr.io:443/acme/shop",
+    ],
+)
+def test_image_repository_stays_under_the_operators_registry_and_owner(repository):
+    data = {"projectId": "shop", "image": {"repository": repository}}
+    assert _config.validate(data) == []
+    assert _config.image_repository_problems(data, OPERATOR) == [not_under(f'"{repository}"')]
+    with pytest.raises(_config.ConfigError):
+        _config.image_repository(_config.normalise(data), OPERATOR)
+
+
+def test_image_repository_owner_is_compared_without_regard_to_case():
+    """GitHub's owner names are case-insensitive; pr_build lowers the operator's repository (ghcr.io/Acme/Shop/preview
+    for github.repository Acme/Shop), image names are lower case."""
+    data = {"projectId": "shop", "image": {"repository": "ghcr.io/acme/web"}}
+    assert _config.image_repository_problems(data, "ghcr.io/Acme/Shop/preview") == []
+    assert _config.image_repository(_config.normalise({"projectId": "shop"}), "ghcr.io/Acme/Shop/preview") == OPERATOR
+    other = {"projectId": "shop", "image": {"repository": "ghcr.io/evil/web"}}
+    assert _config.image_repository_problems(other, "ghcr.io/Acme/Shop/preview") == [not_under('"ghcr.io/evil/web"')]
+
+
+def test_image_repository_follows_the_operators_registry():
+    operator = "registry.example.com:5000/previews/shop"
+    data = {"projectId": "shop", "image": {"repository": "registry.example.com:5000/previews/web"}}
+    assert _config.image_repository(_config.normalise(data), operator) == "registry.example.com:5000/previews/web"
+    data["image"]["repository"] = "ghcr.io/acme/shop"
+    assert _config.image_repository_problems(data, operator) == [
+        not_under('"ghcr.io/acme/shop"', "registry.example.com:5000/previews", operator)
+    ]
+
+
+@pytest.mark.parametrize(
+    "operator", ["", "ghcr.io/acme/shop:latest", "ghcr.io", "{{ lookup('pipe', 'id') }}", "ghcr.io/acme/" + "a" * 300]
+)
+def test_the_operators_image_repository_is_checked_too(operator):
+    (problem,) = _config.image_repository_problems({"projectId": "shop"}, operator)
+    assert problem.startswith("image_repository: ") and problem.endswith(
+        "is not an image repository; give the operator's, such as ghcr.io/acme/shop/preview (registry host and path, "
+        "no tag or digest)"
+    )

@@ -12,6 +12,7 @@ Q = (
     "a Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi (at most 20 digits before and after the point, "
     "exponents up to e99)"
 )
+TOP_LEVEL = "app, databases, env, envFrom, image, ingress, metrics, projectId, resources, trigger"
 ANCHORS = "anchors and aliases (&name, *name) are not allowed in k8s-ee.yaml: write the value out"
 BOMB = "".join(
     ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n']
@@ -56,16 +57,13 @@ CASES = [
     (
         "many unknown keys",
         b"projectId: shop\n" + b"".join(b"k%d: 1\n" % n for n in range(900)),
-        [
-            f"k{n}: unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)"
-            for n in sorted(range(900), key=str)[:40]
-        ]
+        [f"k{n}: unknown key (allowed here: {TOP_LEVEL})" for n in sorted(range(900), key=str)[:40]]
         + ["(more): 860 more problems not shown; fix these first"],
     ),
     (
         "right-to-left override in a key",
         "projectId: shop\n\u202egnp.exe: 1\n".encode(),
-        ['"\\u202egnp.exe": unknown key (allowed here: app, databases, image, ingress, metrics, projectId, trigger)'],
+        [f'"\\u202egnp.exe": unknown key (allowed here: {TOP_LEVEL})'],
     ),
     (
         "lone surrogate escape",
@@ -130,5 +128,116 @@ def test_hostile_file_is_refused(tmp_path, monkeypatch, text, errors):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EnvironmentInputError) as raised:
         describe(42, "preview.example.com", path="pr/k8s-ee.yaml")
+    assert raised.value.errors == errors
+    assert len(str(raised.value)) < 10_000
+
+
+# The reference platform's spelling (resources, env, envFrom at the top level) and image.repository, read as pr_build
+# reads them: with the operator's image repository (docs/configuration.md, "The reference platform's spelling").
+OPERATOR = "ghcr.io/acme/shop/preview"
+REPOSITORY_RULE = (
+    "an image repository such as ghcr.io/acme/shop (registry host, owner and name in lower case, at most 255 "
+    "characters, no :tag or @digest)"
+)
+
+
+def _pattern(shown):
+    return f"image.repository: {shown} is not valid: must be {REPOSITORY_RULE}"
+
+
+def _elsewhere(shown):
+    return (
+        f"image.repository: {shown} is not under ghcr.io/acme/, where this repository's images are pushed (the "
+        f"operator's image repository is {OPERATOR}); name an image under ghcr.io/acme/, such as ghcr.io/acme/app, "
+        f"or remove image.repository to push to {OPERATOR}"
+    )
+
+
+BUILD_CASES = [
+    (
+        "both spellings of env",
+        b"projectId: shop\nenv: {A: a}\napp:\n  env: {A: a}\n",
+        [
+            "env: is the same setting as app.env (env at the top level is the reference platform's spelling) and both "
+            "are given; keep one of env and app.env"
+        ],
+    ),
+    (
+        "shell and template text in a top-level env key",
+        b"projectId: shop\nenv:\n  \"$(touch x){{ lookup('pipe','id') }}\": v\n",
+        [
+            "env.$(touch x){{ lookup('pipe','id') }}: key \"$(touch x){{ lookup('pipe','id') }}\" is not valid: "
+            "must be letters, digits and '_', not starting with a digit"
+        ],
+    ),
+    (
+        "a top-level envFrom that is not a name",
+        b"projectId: shop\nenvFrom:\n  - secretRef: {name: '{% raw %}../x'}\n",
+        [
+            'envFrom[0].secretRef.name: "{% raw %}../x" is not valid: must be a DNS-1123 name: lowercase letters, '
+            "digits, '-' and '.'"
+        ],
+    ),
+    (
+        "a top-level quantity of eight exponent digits",
+        b"projectId: shop\nresources:\n  limits: {cpu: 1e10000000}\n",
+        [
+            'resources.limits.cpu: "1e10000000" is not valid: must be a Kubernetes quantity such as 250m, 0.5, 512Mi '
+            "or 1Gi (at most 20 digits before and after the point, exponents up to e99)"
+        ],
+    ),
+    (
+        "a long top-level env value",
+        b"projectId: shop\nenv:\n  A: " + b"ghp_" + b"x" * 60000 + b"\n",
+        ['env.A: "ghp_' + "x" * 72 + "... is longer than 8192 characters"],
+    ),
+    (
+        "an image repository of another owner",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/evil/shop\n",
+        [_elsewhere('"ghcr.io/evil/shop"')],
+    ),
+    (
+        "an image repository on another registry",
+        b"projectId: shop\nimage:\n  repository: evil.example/acme/shop\n",
+        [_elsewhere('"evil.example/acme/shop"')],
+    ),
+    (
+        "dot-dot segments in the image repository",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/acme/../../evil/shop\n",
+        [_pattern('"ghcr.io/acme/../../evil/shop"')],
+    ),
+    (
+        "a tag in the image repository",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/acme/shop:latest\n",
+        [_pattern('"ghcr.io/acme/shop:latest"')],
+    ),
+    (
+        "a new output line in the image repository",
+        b'projectId: shop\nimage:\n  repository: "ghcr.io/acme/shop\\nbuild=true"\n',
+        [_pattern('"ghcr.io/acme/shop\\nbuild=true"')],
+    ),
+    (
+        "a long image repository",
+        b"projectId: shop\nimage:\n  repository: ghcr.io/acme/" + b"a" * 60000 + b"\n",
+        [
+            'image.repository: "ghcr.io/acme/' + "a" * 63 + "... is longer than 255 characters",
+            _pattern('"ghcr.io/acme/' + "a" * 63 + "..."),
+        ],
+    ),
+    (
+        "non-ASCII in the image repository",
+        "projectId: shop\nimage:\n  repository: ghcr.io/acme/\u0455hop\n".encode(),
+        [_pattern('"ghcr.io/acme/\\u0455hop"')],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "errors"), [case[1:] for case in BUILD_CASES], ids=[case[0] for case in BUILD_CASES])
+def test_hostile_build_settings_are_refused(tmp_path, monkeypatch, text, errors):
+    (tmp_path / "pr").mkdir()
+    (tmp_path / "pr" / "k8s-ee.yaml").write_bytes(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EnvironmentInputError) as raised:
+        describe(42, "preview.example.com", path="pr/k8s-ee.yaml", image_repository=OPERATOR)
     assert raised.value.errors == errors
     assert len(str(raised.value)) < 10_000

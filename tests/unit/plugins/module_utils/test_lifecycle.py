@@ -248,12 +248,20 @@ def test_env_from_may_not_read_the_wildcard_certificate():
     assert _lifecycle.env_from_problems(_app_config(env_from=refs), {"tls_secret": ""}) == []
 
 
-def test_up_refuses_the_wildcard_certificate_before_applying_anything():
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"projectId": "shop", "app": {"envFrom": [{"secretRef": {"name": "wildcard-tls"}}]}},
+        {"projectId": "shop", "envFrom": [{"secretRef": {"name": "wildcard-tls"}}]},  # the reference's spelling
+    ],
+    ids=["app.envFrom", "envFrom"],
+)
+def test_up_refuses_the_wildcard_certificate_before_applying_anything(data):
     kube = _Proxy()
     request = _lifecycle.UpRequest(
         namespace="shop-pr-1",
         host="shop-pr-1.example.com",
-        config=normalise({"projectId": "shop", "app": {"envFrom": [{"secretRef": {"name": "wildcard-tls"}}]}}),
+        config=normalise(data),
         pr={"repository": "acme/shop", "number": 1},
         image="registry.example/shop@sha256:" + "1" * 64,
         settings={"tls_secret": "wildcard-tls"},

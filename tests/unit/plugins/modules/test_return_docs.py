@@ -158,6 +158,8 @@ def test_every_returned_key_is_documented(monkeypatch, capsys, tmp_path, github)
     run("env_access", repository="acme/shop", author_association="NONE")
 
     run("env_config", content="projectId: shop\ndatabases:\n  redis: true\n", pr_number=1, domain="example.com")
+    config = "projectId: shop\nimage:\n  repository: ghcr.io/acme/web\n"
+    run("env_config", content=config, pr_number=1, domain="example.com", image_repository="ghcr.io/acme/shop/preview")
     assert run("env_config", content="projectId: Shop\n", pr_number=1, domain="example.com")["failed"]
 
     # environment: missing on demand, created, unchanged, check mode, a failure
