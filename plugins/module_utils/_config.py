@@ -159,9 +159,29 @@ def safe_http_path(value) -> bool:
     return (
         isinstance(value, str)
         and len(value) <= _HTTP_PATH["maxLength"]
-        and re.search(_HTTP_PATH["pattern"], value) is not None
+        and _strict_pattern(_HTTP_PATH["pattern"]).search(value) is not None
         and re.search(_HTTP_PATH["not"]["pattern"], value) is None
     )
+
+
+def _strict_pattern(pattern: str) -> re.Pattern:
+    """A schema pattern as JSON Schema (ECMA-262) means it: a final `$` ends the text. Python's `$` also matches before
+    a final newline, which would let `projectId: "shop\\n"` or an env key `"A\\n"` through a rule ending in `$`."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+@functools.cache
+def _validator_class(jsonschema):
+    """Draft 2020-12 with `pattern` read by `_strict_pattern` (it also serves `propertyNames`)."""
+    compiled = functools.cache(_strict_pattern)
+
+    def pattern(validator, rule, instance, schema):
+        if validator.is_type(instance, "string") and not compiled(rule).search(instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {rule!r}")
+
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": pattern})
 
 
 def _schema_errors(data) -> list[str]:
@@ -172,7 +192,7 @@ def _schema_errors(data) -> list[str]:
         raise RuntimeError(
             f"the Python package 'jsonschema' is required to validate k8s-ee.yaml (pip install jsonschema): {exc}"
         ) from None
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator = _validator_class(jsonschema)(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     messages = []
     seen = set()
@@ -314,10 +334,6 @@ def _semantic_errors(data: dict) -> list[str]:
     if at_top:  # what normalisation moves under app (beside app.resources, an error already, it is checked too)
         top = _defaults(SCHEMA["$defs"]["resources"], copy.deepcopy(data["resources"]))
         errors += _resource_errors(top, "resources")
-    repository = _field(data, "image", "repository")
-    if _bounded(repository) and not re.fullmatch(_IMAGE_REPOSITORY["pattern"], repository):
-        # the schema's `$` is ECMA's, which Python's search also lets match before a final newline
-        errors.append(f"image.repository: {show(repository)} is not valid: must be {_IMAGE_REPOSITORY['x-rule']}")
     for name in DATABASES:
         text = _field(config, "databases", name, "storage")
         size = _amount(text, "memory") if isinstance(text, str) else None

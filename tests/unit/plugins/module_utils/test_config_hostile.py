@@ -241,3 +241,28 @@ def test_hostile_build_settings_are_refused(tmp_path, monkeypatch, text, errors)
         describe(42, "preview.example.com", path="pr/k8s-ee.yaml", image_repository=OPERATOR)
     assert raised.value.errors == errors
     assert len(str(raised.value)) < 10_000
+
+
+# A final newline: JSON Schema's `$` ends the text, Python's would also match before a last "\n" (a label value, an
+# env name, a path or a step output line with a newline in it).
+NEWLINE_CASES = [
+    ({"projectId": "shop\n"}, "projectId"),
+    ({"app": {"env": {"A\n": "x"}}}, "app.env"),
+    ({"env": {"A\n": "x"}}, "env"),
+    ({"app": {"healthPath": "/health\n"}}, "app.healthPath"),
+    ({"app": {"envFrom": [{"secretRef": {"name": "keys\n"}}]}}, "app.envFrom[0].secretRef.name"),
+    ({"image": {"context": "web\n"}}, "image.context"),
+    ({"image": {"repository": "ghcr.io/acme/shop\n"}}, "image.repository"),
+    ({"databases": {"postgresql": {"version": "16\n"}}}, "databases.postgresql.version"),
+    ({"metrics": {"interval": "30s\n"}}, "metrics.interval"),
+    ({"ingress": {"annotations": {"example.com/x\n": "y"}}}, "ingress.annotations"),
+]
+
+
+@pytest.mark.parametrize("data, field", NEWLINE_CASES, ids=[field for _data, field in NEWLINE_CASES])
+def test_a_final_newline_does_not_pass_a_rule(data, field):
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._config import safe_http_path, validate
+
+    errors = validate({"projectId": "shop", **data})
+    assert [e for e in errors if e.startswith(field)], errors
+    assert not safe_http_path("/health\n") and safe_http_path("/health")
