@@ -105,6 +105,17 @@ def playbook_env(kubeconfig, github_token=None, json_output=True) -> dict:
     return env
 
 
+def ensure_namespace(kube, name):
+    """Create namespace `name` unless it exists (the `platform` namespace role platform makes, for tests without it)."""
+    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
+
+    try:
+        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    except KubeError as exc:
+        if exc.status != 409:
+            raise
+
+
 def wait_until_gone(kube, namespaces, timeout=120):
     """Namespaces an earlier test deleted may still be terminating; a role cannot create objects in those."""
     deadline = time.monotonic() + timeout

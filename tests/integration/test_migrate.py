@@ -5,6 +5,7 @@ workflow does, so its release Secrets are Helm's own), GitHub's answer per pull 
 import json
 
 import pytest
+from harness import ensure_namespace
 from reference_platform import Reference, write_chart
 
 pytestmark = pytest.mark.cluster
@@ -18,13 +19,7 @@ def chart(tmp_path_factory):
 
 @pytest.fixture(scope="module", autouse=True)
 def platform_namespace(kube):
-    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-
-    try:
-        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "platform"}})
-    except KubeError as exc:
-        if exc.status != 409:
-            raise
+    ensure_namespace(kube, "platform")
 
 
 @pytest.fixture

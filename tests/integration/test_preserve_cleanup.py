@@ -6,7 +6,7 @@ import time
 
 import pytest
 import yaml
-from harness import environment_namespace
+from harness import ensure_namespace, environment_namespace
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._comment import MARKER, PRESERVE_MARKER
 
@@ -18,13 +18,7 @@ T0 = 1_900_000_000  # 2030-03-17T17:46:40Z: business time is injected, nothing s
 
 @pytest.fixture(scope="module", autouse=True)
 def lock_namespace(kube):
-    from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
-
-    try:
-        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "platform"}})
-    except KubeError as exc:
-        if exc.status != 409:
-            raise
+    ensure_namespace(kube, "platform")
 
 
 def preserve(playbooks, number, user="maintainer", command="/preserve", now=T0, comment_id=None, **extra):
