@@ -92,13 +92,12 @@ def _path(kind: str, namespace: str, name: str | None = None) -> str:
     return f"{base}/namespaces/{namespace}/{plural}" + (f"/{name}" if name else "")
 
 
-def _list(kube, kind: str, namespace: str, selector: str | None = None, sleep=time.sleep) -> list[dict]:
+def _list(kube, kind: str, namespace: str, sleep=time.sleep) -> list[dict]:
     """The objects of `kind` in `namespace`; none where the kind is not served (an operator not installed). A 429
     (the API server's storage of a kind whose CRD was just created is still initialising) is asked again."""
-    query = {"labelSelector": selector} if selector else None
     for attempt in range(LIST_ATTEMPTS):
         try:
-            return kube.request("GET", _path(kind, namespace), query=query).get("items", [])
+            return kube.request("GET", _path(kind, namespace)).get("items", [])
         except KubeError as exc:
             if exc.status == 404:
                 return []
@@ -245,7 +244,17 @@ def inventory(kube, namespace: str) -> dict:
     manifests and Helm's label, so a half-removed release is still found), its own ResourceQuota, LimitRange and
     NetworkPolicies, the claims, and the rest (made by somebody else: left as it is)."""
     problems = []
-    release_secrets = [s for s in _list(kube, "Secret", namespace, "owner=helm") if s.get("type") == HELM_RELEASE_TYPE]
+    # each kind read once: the Secrets give the release Secrets and the names of credentials, the NetworkPolicies both
+    # release objects and the frame, the claims both release objects and the claims of the databases
+    listed = {kind: _list(kube, kind, namespace) for kind in dict.fromkeys((*SCANNED_KINDS, *FRAME_KINDS))}
+    for kind, found in listed.items():
+        for obj in found:
+            obj.setdefault("kind", kind)
+    release_secrets = [
+        s
+        for s in listed["Secret"]
+        if s.get("type") == HELM_RELEASE_TYPE and (s["metadata"].get("labels") or {}).get("owner") == "helm"
+    ]
     named: set[tuple[str, str]] = set()
     for release, secret in sorted(_latest_releases(release_secrets).items()):
         try:
@@ -256,8 +265,7 @@ def inventory(kube, namespace: str) -> dict:
             problems.append(f"release {clip(release)}: {exc}")
     objects: dict[tuple[str, str], dict] = {}
     for kind in SCANNED_KINDS:
-        for obj in _list(kube, kind, namespace):
-            obj.setdefault("kind", kind)
+        for obj in listed[kind]:
             meta = obj["metadata"]
             labels = meta.get("labels") or {}
             if (kind, meta["name"]) in named or labels.get(HELM_MANAGED[0]) == HELM_MANAGED[1]:
@@ -265,19 +273,19 @@ def inventory(kube, namespace: str) -> dict:
     unknown = sorted(f"{kind}/{name}" for kind, name in named if _api(kind) is None)
     missing_kinds = sorted({kind for kind, _name in named if _api(kind) is not None and kind not in SCANNED_KINDS})
     for kind in missing_kinds:  # a kind of the manifest not scanned above (a Pod, a ResourceQuota in the chart)
-        for obj in _list(kube, kind, namespace):
+        for obj in listed[kind] if kind in listed else _list(kube, kind, namespace):
             if (kind, obj["metadata"]["name"]) in named:
                 obj.setdefault("kind", kind)
                 objects[kind, obj["metadata"]["name"]] = obj
-    frame = []
-    for kind in FRAME_KINDS:
-        selector = f"{REFERENCE_MANAGED_BY[0]}={REFERENCE_MANAGED_BY[1]}"
-        for obj in _list(kube, kind, namespace, selector):
-            obj.setdefault("kind", kind)
-            if (kind, obj["metadata"]["name"]) not in objects:
-                frame.append(obj)
-    claims = _list(kube, "PersistentVolumeClaim", namespace)
-    secrets = {s["metadata"]["name"] for s in _list(kube, "Secret", namespace)}
+    frame = [
+        obj
+        for kind in FRAME_KINDS
+        for obj in listed[kind]
+        if (obj["metadata"].get("labels") or {}).get(REFERENCE_MANAGED_BY[0]) == REFERENCE_MANAGED_BY[1]
+        and (kind, obj["metadata"]["name"]) not in objects
+    ]
+    claims = listed["PersistentVolumeClaim"]
+    secrets = {s["metadata"]["name"] for s in listed["Secret"]}
     return {
         "release_secrets": release_secrets,
         "objects": [objects[key] for key in sorted(objects)],
