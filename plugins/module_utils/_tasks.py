@@ -70,6 +70,15 @@ def finish(module, task: Task) -> None:
     module.exit_json(**result)
 
 
+def _needs_token(p, what: str) -> None:
+    """Modules that decide by a pull request's state (cleanup, migrate) refuse to run without a GitHub token."""
+    if not p["token"]:
+        raise TaskFailed(
+            "token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no pull request's state "
+            f"is known and {what}"
+        )
+
+
 def _kube_failure(exc) -> TaskFailed:
     return TaskFailed(f"Kubernetes API: {exc}", secret_values=getattr(exc, "secret_values", ()))
 
@@ -166,11 +175,7 @@ def _env_cleanup(p, check_mode, diff):
     from ansible_collections.k8s_ee.platform.plugins.module_utils._cleanup import cleanup
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
 
-    if not p["token"]:
-        raise TaskFailed(
-            "token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no "
-            "pull request's state is known and nothing can be cleaned up safely"
-        )
+    _needs_token(p, "nothing can be cleaned up safely")
     try:
         summary = cleanup(
             kube_from_params(p),
@@ -219,11 +224,7 @@ def _env_migrate(p, check_mode, diff):
     from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KubeError
     from ansible_collections.k8s_ee.platform.plugins.module_utils._naming import InputError, repository
 
-    if not p["token"]:
-        raise TaskFailed(
-            "token: no GitHub token (set GITHUB_TOKEN or k8s_ee_github_token); without one no pull request's state "
-            "is known and no environment can be moved over safely"
-        )
+    _needs_token(p, "no environment can be moved over safely")
     for name in p["repositories"] or []:
         try:
             repository(name)
