@@ -63,7 +63,7 @@ class Lock:
 
     def __enter__(self):
         deadline = self.clock() + self.wait
-        pauses = polls(first=0.05)
+        pauses = polls(first=0.05, most=0.5)  # another run holds it for seconds
         while True:
             lease = self.kube.get("Lease", self.name, self.namespace)
             try:
