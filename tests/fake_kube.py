@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import itertools
+import threading
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kube import KINDS, KubeError, comparable
+
+_LOCK = threading.RLock()
+
+
+def _locked(method):
+    """One request at a time, as an API server serialises writes to one object: pr_up applies several objects
+    at once (`_apply.apply_all`'s workers)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with _LOCK:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class FakeKube:
@@ -79,6 +95,7 @@ class FakeKube:
             self.discovered.append(api_version)
         return kind not in self.absent
 
+    @_locked
     def get(self, kind, name, namespace=None):
         self.requests += 1
         self._served(kind)
@@ -86,6 +103,7 @@ class FakeKube:
         found = self.objects.get(self.key(kind, name, namespace))
         return copy.deepcopy(found) if found else None
 
+    @_locked
     def list(self, kind, namespace=None, label_selector=None, field_selector=None):
         self.requests += 1
         self._served(kind)
@@ -98,12 +116,14 @@ class FakeKube:
                 out.append(copy.deepcopy(obj))
         return out
 
+    @_locked
     def delete_all(self, kind, namespace):
         self.requests += 1
         self.writes.append(("delete_all", kind, namespace))
         for key in [k for k in self.objects if k[0] == kind and k[1] == namespace]:
             del self.objects[key]
 
+    @_locked
     def create(self, obj, dry_run=False, field_manager=None):
         self.requests += 1
         self._hook("create", obj)
@@ -115,6 +135,7 @@ class FakeKube:
         self.writes.append(("create", obj["kind"], meta["name"]))
         return self._settle(self.put(obj))
 
+    @_locked
     def apply(self, obj, dry_run=False):
         self.requests += 1
         self._hook("apply", obj)
@@ -141,6 +162,7 @@ class FakeKube:
         self.writes.append(("apply", obj["kind"], meta["name"]))
         return self._settle(self.put(wanted))
 
+    @_locked
     def update(self, obj):
         """PUT: replaces the object when its resourceVersion is the live one (409 otherwise, as the API server)."""
         self.requests += 1

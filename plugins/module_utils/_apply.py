@@ -6,6 +6,7 @@ identity its rights in the environment it creates, with the grace its first requ
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils import _naming
@@ -51,6 +52,16 @@ def authorized(bound_at, clock, sleep, call, *args, **kwargs):
         sleep(0.2)
 
 
+# What an environment's objects refer to when they are admitted or started, applied before them when objects are
+# applied several at a time: a RoleBinding may only grant a Role that exists (RBAC's escalation check), and a pod
+# whose Secret, ConfigMap or ServiceAccount is missing is refused or waits, backing off.
+STAGES = ({"Secret", "ConfigMap", "ServiceAccount", "Role"}, {"RoleBinding"})
+
+
+def _stage(kind: str) -> int:
+    return next((n for n, kinds in enumerate(STAGES) if kind in kinds), len(STAGES))
+
+
 def apply_all(
     kube,
     objects: list[dict],
@@ -61,14 +72,17 @@ def apply_all(
     sleep=time.sleep,
     grace: dict | None = None,
     apply_namespace=None,
+    workers: int = 1,
 ):
     """Apply in order; return (changed, per-object results, diffs). `grace` carries when the access RoleBinding
     was created from one call to the next (see `authorized`); `apply_namespace(obj, dry_run)` applies the
-    Namespace (environment slots, `_slots.applier`) where given."""
-    results, diffs = [], []
-    changed = False
+    Namespace (environment slots, `_slots.applier`) where given. With `workers` > 1 the objects are applied that
+    many at a time, in the stages of `STAGES` (what others refer to goes first); results and diffs stay in the
+    objects' order, and when an object fails the first error in that order is raised once its stage is done,
+    before any later stage is applied."""
     grace = {} if grace is None else grace
-    for obj in objects:
+
+    def one(obj: dict) -> tuple[dict, dict | None]:
         bound_at = grace.get("bound_at")
         meta = obj["metadata"]
         if check_mode and not namespace_exists and obj["kind"] != "Namespace":
@@ -87,16 +101,25 @@ def apply_all(
         else:
             same = live["metadata"].get("resourceVersion") == after["metadata"].get("resourceVersion")
             action = "unchanged" if same else "configured"
-        if action != "unchanged":
-            changed = True
-            if want_diff:
-                diffs.append(
-                    {
-                        "before": redact(comparable(live)) or {},
-                        "after": redact(comparable(after)),
-                        "before_header": f"{obj['kind']}/{meta['name']}",
-                        "after_header": f"{obj['kind']}/{meta['name']}",
-                    }
-                )
-        results.append({"kind": obj["kind"], "name": meta["name"], "action": action})
-    return changed, results, diffs
+        diff = None
+        if action != "unchanged" and want_diff:
+            diff = {
+                "before": redact(comparable(live)) or {},
+                "after": redact(comparable(after)),
+                "before_header": f"{obj['kind']}/{meta['name']}",
+                "after_header": f"{obj['kind']}/{meta['name']}",
+            }
+        return {"kind": obj["kind"], "name": meta["name"], "action": action}, diff
+
+    if workers > 1 and len(objects) > 1:
+        outcomes = [None] * len(objects)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            for stage in sorted({_stage(obj["kind"]) for obj in objects}):
+                futures = {i: pool.submit(one, obj) for i, obj in enumerate(objects) if _stage(obj["kind"]) == stage}
+                for i, future in futures.items():  # all of the stage done; the first error in order is raised here
+                    outcomes[i] = future.result()
+    else:
+        outcomes = [one(obj) for obj in objects]
+    results = [result for result, _diff in outcomes]
+    diffs = [diff for _result, diff in outcomes if diff is not None]
+    return any(result["action"] != "unchanged" for result in results), results, diffs

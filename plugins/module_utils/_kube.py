@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 
 from ansible_collections.k8s_ee.platform.plugins.module_utils._databases import REGISTRY
 from ansible_collections.k8s_ee.platform.plugins.module_utils._kubeconfig import (
@@ -95,8 +96,10 @@ class Kube:
             raise KubeError(0, "Kubeconfig", str(exc)) from None
         self.configuration = configuration
         self.host = configuration.host.rstrip("/")
-        self.http = urllib3.PoolManager(num_pools=2, maxsize=4, **options)
+        # as many connections as requests go out at once (`_apply.apply_all`'s workers)
+        self.http = urllib3.PoolManager(num_pools=2, maxsize=8, **options)
         self.requests = 0
+        self._lock = threading.Lock()  # requests may go out from several threads at once
         self._discovered: dict[str, frozenset] = {}
 
     # ---- raw
@@ -117,10 +120,12 @@ class Kube:
         import urllib3
 
         headers = {"Accept": accept, "User-Agent": "k8s-ee"}
-        try:
-            authorization = self.configuration.authorization()
-        except KubeconfigError as exc:
-            raise KubeError(0, "Kubeconfig", str(exc)) from None
+        with self._lock:  # one refresh of an exec or OIDC credential at a time
+            self.requests += 1
+            try:
+                authorization = self.configuration.authorization()
+            except KubeconfigError as exc:
+                raise KubeError(0, "Kubeconfig", str(exc)) from None
         if authorization:
             headers["Authorization"] = authorization
         data = None
@@ -130,7 +135,6 @@ class Kube:
         url = self.host + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        self.requests += 1
         try:
             response = self.http.request(
                 method, url, body=data, headers=headers, timeout=urllib3.Timeout(total=timeout), retries=False

@@ -79,6 +79,9 @@ def api_endpoints(kube) -> list[dict]:
 # Kinds that frame an environment: applied before its credentials are settled and its workloads applied.
 FRAME_KINDS = ("Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy")
 CAPACITY_LOCK = "k8s-ee-capacity"  # the Lease capacity admission holds (role platform creates it)
+# objects after the frame (databases, app, Service, Ingress, ...) do not depend on one another: applied this many
+# at a time (docs/architecture.md, "Running in-process")
+REST_WORKERS = 4
 
 
 def env_from_problems(config: dict, settings: dict) -> list[str]:
@@ -324,7 +327,15 @@ class _Up:
         for more_changed, more_results, more_diffs in (
             self.credentials_outcome,
             apply_all(
-                self.kube, rest, self.check_mode, self.exists, self.want_diff, self.clock, self.sleep, self.grace
+                self.kube,
+                rest,
+                self.check_mode,
+                self.exists,
+                self.want_diff,
+                self.clock,
+                self.sleep,
+                self.grace,
+                workers=REST_WORKERS,
             ),
         ):
             self.changed = self.changed or more_changed
