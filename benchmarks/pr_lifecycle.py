@@ -9,6 +9,8 @@ delete namespace --wait`. Seconds, Kubernetes API requests (the environment modu
 kubectl the requests it logs at -v=6) and GitHub requests (the local GitHub server's log) are reported.
 Each is run --runs times (3), in alternating rounds; the median run of each is compared (the namespace
 controller's timing alone moves a deletion by a second or more from one run to the next).
+The floor is pr_up's play with one task that does nothing (its header: vars_files, module_defaults), run in the
+same rounds: no pr_up playbook, however its work were arranged, can be faster than that `ansible-playbook` run.
 No operator runs in the local cluster: the stand-in of tests/integration/conftest.py makes PostgreSQL
 ready the way CloudNativePG would, in both runs alike.
 """
@@ -41,6 +43,15 @@ def run_playbook(name, variables, env):
     api = sum(result.get("api_requests", 0) or 0 for _name, result, _seconds in run.tasks())
     changed = run.data["stats"]["localhost"]["changed"]
     return {"seconds": round(run.seconds, 2), "kubernetes_api_requests": api, "changed_tasks": changed}
+
+
+def floor_playbook(directory: pathlib.Path) -> pathlib.Path:
+    """pr_up's play with one debug task instead of its tasks: what `ansible-playbook` itself costs for it."""
+    source = (REPO / "playbooks" / "pr_up.yml").read_text()
+    header = source[: source.index("  tasks:")].replace("- vars/inputs.yml", f"- {REPO / 'playbooks/vars/inputs.yml'}")
+    path = directory / "floor.yml"
+    path.write_text(header + "  tasks:\n    - name: Nothing\n      ansible.builtin.debug:\n        msg: floor\n")
+    return path
 
 
 def kubectl(args, kubeconfig, count=True):
@@ -117,7 +128,7 @@ def main() -> int:
 
     cluster = LocalCluster(args.cluster_dir)
     cluster.start()
-    samples = {"up": [], "up_again": [], "down": []}
+    samples = {"up": [], "up_again": [], "down": [], "floor": []}
     baseline_samples = {"up": [], "up_again": [], "down": []}
     try:
         kube = Kube(kubeconfig=str(cluster.kubeconfig))
@@ -138,17 +149,22 @@ def main() -> int:
                     result = run_playbook(name, variables, env)
                     result["github_requests"] = len(github.requests) - before
                     samples[label].append(result)
+                floor = playbook(floor_playbook(work), variables, env).check()
+                samples["floor"].append({"seconds": round(floor.seconds, 2)})
                 for label, result in baseline(cluster, kube, "bench-pr-2").items():
                     baseline_samples[label].append(result)
         operators.stop.set()
     finally:
         cluster.stop()
+    floor = median_of(samples.pop("floor"))
     results = {label: median_of(runs) for label, runs in samples.items()}
     results_baseline = {label: median_of(runs) for label, runs in baseline_samples.items()}
     ratios = {
         "up_vs_baseline": round(results["up"]["seconds"] / results_baseline["up"]["seconds"], 2),
         "up_again_vs_baseline": round(results["up_again"]["seconds"] / results_baseline["up_again"]["seconds"], 2),
         "down_minus_baseline_seconds": round(results["down"]["seconds"] - results_baseline["down"]["seconds"], 2),
+        # no pr_up run is faster than its floor: above the no-op target, that target is out of any playbook's reach
+        "floor_vs_up_again_baseline": round(floor["seconds"] / results_baseline["up_again"]["seconds"], 2),
     }
     report = {
         "benchmark": "pr_lifecycle",
@@ -156,6 +172,7 @@ def main() -> int:
         "runs": args.runs,
         "playbooks": results,
         "kubectl_baseline": results_baseline,
+        "ansible_playbook_floor": floor,
         "ratios": ratios,
         "targets": TARGETS,
         "met": {
