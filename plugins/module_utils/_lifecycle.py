@@ -285,19 +285,25 @@ class _Up:
         ("What pr_up does")."""
         self.grace = {}
         try:
-            self.changed, self.results, self.diffs = apply_all(
-                self.kube,
-                self.objects[: self.frame],
-                self.check_mode,
-                self.exists,
-                self.want_diff,
-                self.clock,
-                self.sleep,
-                self.grace,
-                apply_namespace=_slots.applier(self.kube, self.live_ns, self.warnings),
+            self.changed, self.results, self.diffs = self.apply(
+                self.objects[: self.frame], apply_namespace=_slots.applier(self.kube, self.live_ns, self.warnings)
             )
         except _slots.SlotError as exc:
             raise LifecycleError("capacity", f"capacity: {exc}") from None
+
+    def apply(self, objects: list[dict], **options) -> tuple[bool, list, list]:
+        """`_apply.apply_all` of `objects` with this run's mode, clock and grace periods."""
+        return apply_all(
+            self.kube,
+            objects,
+            self.check_mode,
+            self.exists,
+            self.want_diff,
+            self.clock,
+            self.sleep,
+            self.grace,
+            **options,
+        )
 
     def settle_credentials(self) -> None:
         """Generated credentials: created once, taken as they are ("Generated credentials are created once")."""
@@ -326,17 +332,7 @@ class _Up:
         rest = [obj for obj in self.objects[self.frame :] if not _render.is_credential_secret(obj)]
         for more_changed, more_results, more_diffs in (
             self.credentials_outcome,
-            apply_all(
-                self.kube,
-                rest,
-                self.check_mode,
-                self.exists,
-                self.want_diff,
-                self.clock,
-                self.sleep,
-                self.grace,
-                workers=REST_WORKERS,
-            ),
+            self.apply(rest, workers=REST_WORKERS),
         ):
             self.changed = self.changed or more_changed
             self.results += more_results
