@@ -291,34 +291,20 @@ class _Up:
         except _slots.SlotError as exc:
             raise LifecycleError("capacity", f"capacity: {exc}") from None
 
+    @property
+    def writing(self) -> tuple:
+        """How this run writes (the arguments `_apply.apply_all` and `settle_credentials` share): check mode, whether
+        the namespace exists, diffs wanted, its clock and sleep, the grace periods met so far."""
+        return (self.check_mode, self.exists, self.want_diff, self.clock, self.sleep, self.grace)
+
     def apply(self, objects: list[dict], **options) -> tuple[bool, list, list]:
-        """`_apply.apply_all` of `objects` with this run's mode, clock and grace periods."""
-        return apply_all(
-            self.kube,
-            objects,
-            self.check_mode,
-            self.exists,
-            self.want_diff,
-            self.clock,
-            self.sleep,
-            self.grace,
-            **options,
-        )
+        """`_apply.apply_all` of `objects` as this run writes."""
+        return apply_all(self.kube, objects, *self.writing, **options)
 
     def settle_credentials(self) -> None:
         """Generated credentials: created once, taken as they are ("Generated credentials are created once")."""
         settled, *self.credentials_outcome = settle_credentials(
-            self.kube,
-            self.request.namespace,
-            self.enabled,
-            self.live_creds,
-            self.creds,
-            self.check_mode,
-            self.exists,
-            self.want_diff,
-            self.clock,
-            self.sleep,
-            self.grace,
+            self.kube, self.request.namespace, self.enabled, self.live_creds, self.creds, *self.writing
         )
         if settled != self.creds:  # another run made them first (or one was incomplete): what is made of them follows
             self.objects = (
