@@ -11,7 +11,7 @@ if podman image exists "$image"; then
 fi
 mkdir -p "$cache"
 if [ ! -s "$tarball" ]; then
-  command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
+  command -v debootstrap >/dev/null || { apt-get update -qq -o DPkg::Lock::Timeout=600 && apt-get install -y -qq -o DPkg::Lock::Timeout=600 debootstrap >/dev/null; }
   rootfs=$(mktemp -d /var/tmp/k8s-ee-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
   debootstrap --variant=minbase \

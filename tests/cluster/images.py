@@ -500,7 +500,7 @@ def archive() -> Archive:
     if "Package: base-files" not in text:
         if os.geteuid() != 0:
             raise RuntimeError("apt has no package lists: run `apt-get update` as root")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "update", "-qq", "-o", "DPkg::Lock::Timeout=600"], check=True)
         text = subprocess.run(["apt-cache", "dumpavail"], check=True, capture_output=True, text=True).stdout
     return Archive.parse(text)
 
@@ -1080,7 +1080,8 @@ def build(names=None, tags: dict[str, list[str]] | None = None, log=log_stderr) 
         if os.geteuid() != 0:
             raise RuntimeError(f"building images needs root (debootstrap, chroot): {', '.join(todo)}")
         if not shutil.which("debootstrap"):  # as extensions/molecule/build-image.sh
-            _run(["apt-get", "install", "-y", "-qq", "debootstrap"])
+            # make cluster-build installs podman beside this on a fresh machine: wait for dpkg's lock, do not fail
+            _run(["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=600", "debootstrap"])
         base = build_base(log) if any(selected[name].base for name in todo) else None
         for name in todo:
             recipe = selected[name]
