@@ -191,8 +191,27 @@ class PlaybookResult:
                     out.append(f"{task['task']['name']}: {host.get('msg')} {host.get('details') or ''}")
         return out
 
+    def changes(self):
+        """The tasks that reported a change: the name, the comment's action, the objects applied other than unchanged
+        (kind/name/action only: no content)."""
+        out = []
+        for play in self.data.get("plays", []):
+            for task in play.get("tasks", []):
+                host = task["hosts"].get("localhost", {})
+                if host.get("changed"):
+                    objects = [
+                        f"{o.get('kind')}/{o.get('name')} {o.get('action')}"
+                        for o in host.get("objects") or []
+                        if isinstance(o, dict) and o.get("action") != "unchanged"
+                    ]
+                    out.append(f"{task['task']['name']}: {host.get('action') or ''} {objects}")
+        return out
+
     def __repr__(self):
-        return f"<playbook rc={self.rc} failures={self.failures()} stats={self.stats} stderr={self.stderr[-1500:]}>"
+        return (
+            f"<playbook rc={self.rc} failures={self.failures()} changes={self.changes()} stats={self.stats} "
+            f"stderr={self.stderr[-1500:]}>"
+        )
 
 
 @pytest.fixture(scope="session")
