@@ -121,11 +121,11 @@ class Kube:
 
         headers = {"Accept": accept, "User-Agent": "k8s-ee"}
         with self._lock:  # one refresh of an exec or OIDC credential at a time
-            self.requests += 1
             try:
                 authorization = self.configuration.authorization()
             except KubeconfigError as exc:
                 raise KubeError(0, "Kubeconfig", str(exc)) from None
+            self.requests += 1
         if authorization:
             headers["Authorization"] = authorization
         data = None
