@@ -160,6 +160,14 @@ class Playbooks:
         return argv, env
 
 
+def _changed_objects(host: dict) -> list[str]:
+    return [
+        f"{o.get('kind')}/{o.get('name')} {o.get('action')}"
+        for o in host.get("objects") or []
+        if isinstance(o, dict) and o.get("action") != "unchanged"
+    ]
+
+
 class PlaybookResult:
     def __init__(self, proc):
         self.rc = proc.returncode
@@ -175,37 +183,30 @@ class PlaybookResult:
     def changed(self):
         return self.stats.get("changed", 0)
 
-    def task(self, name):
+    def results(self):
+        """Every task run, in order: its name and localhost's result."""
         for play in self.data.get("plays", []):
             for task in play.get("tasks", []):
-                if task["task"]["name"] == name:
-                    return task["hosts"].get("localhost", {})
-        return None
+                yield task["task"]["name"], task["hosts"].get("localhost", {})
+
+    def task(self, name):
+        return next((host for task, host in self.results() if task == name), None)
 
     def failures(self):
-        out = []
-        for play in self.data.get("plays", []):
-            for task in play.get("tasks", []):
-                host = task["hosts"].get("localhost", {})
-                if host.get("failed"):
-                    out.append(f"{task['task']['name']}: {host.get('msg')} {host.get('details') or ''}")
-        return out
+        return [
+            f"{task}: {host.get('msg')} {host.get('details') or ''}"
+            for task, host in self.results()
+            if host.get("failed")
+        ]
 
     def changes(self):
         """The tasks that reported a change: the name, the comment's action, the objects applied other than unchanged
         (kind/name/action only: no content)."""
-        out = []
-        for play in self.data.get("plays", []):
-            for task in play.get("tasks", []):
-                host = task["hosts"].get("localhost", {})
-                if host.get("changed"):
-                    objects = [
-                        f"{o.get('kind')}/{o.get('name')} {o.get('action')}"
-                        for o in host.get("objects") or []
-                        if isinstance(o, dict) and o.get("action") != "unchanged"
-                    ]
-                    out.append(f"{task['task']['name']}: {host.get('action') or ''} {objects}")
-        return out
+        return [
+            f"{task}: {host.get('action') or ''} {_changed_objects(host)}"
+            for task, host in self.results()
+            if host.get("changed")
+        ]
 
     def __repr__(self):
         return (
